@@ -1,0 +1,102 @@
+//! The command line: global options shared by every command and the enum
+//! of commands. Each command's own flags live in its file under `commands/`.
+
+use crate::commands::{
+    build_image, completions, ensure_docker, pause, promote_image, pull_from_intermediate,
+    push_to_intermediate, registry, run_buildset_registry, upload_image, use_buildset_registry,
+};
+use crate::output::Color;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Speculative container images for Zuul CI.
+///
+/// Replaces the zuul-jobs container roles: runs the buildset registry, points
+/// container engines at it, moves images to and from the intermediate
+/// registry, builds, uploads and promotes. Reads Zuul's variables as JSON or
+/// YAML and returns data the way `zuul_return` does.
+#[derive(Debug, Parser)]
+#[command(
+    name = "zuul-image",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Variables as a JSON or YAML mapping (repeatable; later files win per
+    /// top-level key; `-` reads stdin).
+    #[arg(long = "vars", value_name = "FILE", global = true)]
+    pub vars: Vec<PathBuf>,
+    /// One variable; VALUE is parsed as JSON when it parses, else kept as a
+    /// string. Wins over --vars.
+    #[arg(
+        short = 'e',
+        long = "extra-var",
+        value_name = "KEY=VALUE",
+        global = true
+    )]
+    pub extra: Vec<String>,
+    /// Merge the return data into FILE with zuul_return's rules (atomic,
+    /// mode 0600) instead of printing it on stdout.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub results: Option<PathBuf>,
+    /// Print only warnings and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More diagnostics on stderr (-v debug, -vv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Colour on stderr.
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    pub color: Color,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install (if missing), configure and start Docker.
+    EnsureDocker(ensure_docker::Args),
+    /// Start the embedded buildset registry and return its connection data.
+    RunBuildsetRegistry(run_buildset_registry::Args),
+    /// Point docker, podman/buildah/cri-o, containerd and buildkit at the
+    /// buildset registry.
+    UseBuildsetRegistry(use_buildset_registry::Args),
+    /// Copy the artifact images of the changes ahead into the buildset
+    /// registry.
+    PullFromIntermediate(pull_from_intermediate::Args),
+    /// Copy this buildset's images to the intermediate registry and return
+    /// them as artifacts.
+    PushToIntermediate(push_to_intermediate::Args),
+    /// Build images (docker/buildx or podman), tag them and push them to the
+    /// buildset registry.
+    BuildImage(build_image::Args),
+    /// Push images to the final registry under the temporary tag.
+    UploadImage(upload_image::Args),
+    /// Move the temporary tag to the real tag and delete temporary tags.
+    PromoteImage(promote_image::Args),
+    /// Return `zuul.pause` when this job runs the buildset registry.
+    Pause(pause::Args),
+    /// The embedded OCI registry.
+    Registry(registry::Args),
+    /// Print a shell completion script.
+    Completions(completions::Args),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,43 @@
+//! One file per subcommand: its clap `Args` (doc comments are the `--help`
+//! text) and a thin `run` that turns arguments into domain calls. Protocol,
+//! naming and file-editing logic does not live here.
+
+pub mod build_image;
+pub mod completions;
+pub mod context;
+pub mod ensure_docker;
+pub mod pause;
+pub mod promote_image;
+pub mod pull_from_intermediate;
+pub mod push_to_intermediate;
+pub mod registry;
+pub mod run_buildset_registry;
+pub mod upload_image;
+pub mod use_buildset_registry;
+
+use crate::cli::{Cli, Command};
+use crate::exit::UsageError;
+use context::Context;
+
+/// Resolve the inputs once, then dispatch.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = Context::resolve(&cli.global)?;
+    match cli.command {
+        Command::EnsureDocker(args) => ensure_docker::run(args, &ctx).await,
+        Command::RunBuildsetRegistry(args) => run_buildset_registry::run(args, &ctx).await,
+        Command::UseBuildsetRegistry(args) => use_buildset_registry::run(args, &ctx).await,
+        Command::PullFromIntermediate(args) => pull_from_intermediate::run(args, &ctx).await,
+        Command::PushToIntermediate(args) => push_to_intermediate::run(args, &ctx).await,
+        Command::BuildImage(args) => build_image::run(args, &ctx).await,
+        Command::UploadImage(args) => upload_image::run(args, &ctx).await,
+        Command::PromoteImage(args) => promote_image::run(args, &ctx).await,
+        Command::Pause(args) => pause::run(args, &ctx),
+        Command::Registry(args) => registry::run(args, &ctx).await,
+        Command::Completions(args) => completions::run(args, &ctx),
+    }
+}
+
+/// The answer of a command whose issue has not landed yet.
+pub fn not_implemented(command: &str) -> anyhow::Result<()> {
+    Err(UsageError(format!("`{command}` is not implemented yet")).into())
+}

@@ -1,0 +1,178 @@
+//! Everything the user sees goes through here: data on stdout, messages and
+//! progress on stderr, the final error report, and tracing set-up.
+//!
+//! stdout carries only data (the return-data envelope, a completion script).
+//! On a terminal, long operations draw progress bars; in Zuul's logs (not a
+//! terminal) each finished step is one plain line. This module must not
+//! decide what a message says about secrets: callers pass `Secret`s, which
+//! print as `REDACTED`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use clap::ValueEnum;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+/// When to colour stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Color {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// How much to say on stderr, and how.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    quiet: bool,
+    color: bool,
+    terminal: bool,
+}
+
+impl Printer {
+    pub fn new(quiet: bool, color: Color) -> Printer {
+        let terminal = std::io::stderr().is_terminal();
+        let color = match color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+        };
+        Printer {
+            quiet,
+            color,
+            terminal,
+        }
+    }
+
+    /// Print data on stdout. A closed pipe (`| head`) is not an error.
+    pub fn data(&self, text: &str) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        let result = out
+            .write_all(text.as_bytes())
+            .and_then(|()| {
+                if text.ends_with('\n') {
+                    Ok(())
+                } else {
+                    out.write_all(b"\n")
+                }
+            })
+            .and_then(|()| out.flush());
+        match result {
+            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
+
+    /// One line of progress or status on stderr, unless `-q`.
+    pub fn status(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", message.as_ref());
+        }
+    }
+
+    /// A warning on stderr; shown even with `-q`.
+    pub fn warn(&self, message: impl AsRef<str>) {
+        let label = self.paint("warning", "33");
+        eprintln!("{label}: {}", message.as_ref());
+    }
+
+    /// A progress bar for `total` bytes on a terminal; hidden otherwise and
+    /// with `-q`, where callers print one [`Printer::status`] line per
+    /// finished step instead.
+    pub fn progress(&self, total: u64, label: &str) -> indicatif::ProgressBar {
+        if self.quiet || !self.terminal {
+            return indicatif::ProgressBar::hidden();
+        }
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:40!} {bytes:>10}/{total_bytes:10} {binary_bytes_per_sec:>12} {wide_bar}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(label.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    }
+
+    /// Whether progress bars are drawn.
+    pub fn is_terminal(&self) -> bool {
+        self.terminal && !self.quiet
+    }
+
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[1;{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+/// A hint for the user, attached to an error with
+/// `err.context(Hint("…".into()))`; printed after the causes.
+#[derive(Debug)]
+pub struct Hint(pub String);
+
+impl std::fmt::Display for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Hint {}
+
+/// Print a failure once: `error: …`, then `Caused by:` lines, then `hint:`.
+pub fn fatal(err: &anyhow::Error) {
+    let mut hints = Vec::new();
+    let mut messages = Vec::new();
+    for cause in err.chain() {
+        match cause.downcast_ref::<Hint>() {
+            Some(hint) => hints.push(hint.0.clone()),
+            None => messages.push(cause.to_string()),
+        }
+    }
+    let mut report = String::new();
+    let mut causes = messages.into_iter();
+    report.push_str(&format!("error: {}\n", causes.next().unwrap_or_default()));
+    let rest: Vec<String> = causes.collect();
+    if !rest.is_empty() {
+        report.push_str("\nCaused by:\n");
+        for cause in rest {
+            report.push_str(&format!("    {cause}\n"));
+        }
+    }
+    for hint in hints {
+        report.push_str(&format!("hint: {hint}\n"));
+    }
+    eprint!("{report}");
+}
+
+/// Print clap's own usage error or help text and return its exit status.
+pub fn clap_error(err: &clap::Error) -> crate::exit::ExitStatus {
+    // clap prints help/version on stdout and errors on stderr itself.
+    let _ = err.print();
+    if err.use_stderr() {
+        crate::exit::ExitStatus::Usage
+    } else {
+        crate::exit::ExitStatus::Success
+    }
+}
+
+/// Route `tracing` to stderr: warnings by default, `-v` debug, `-vv` trace;
+/// `ZUUL_IMAGE_LOG` (an `EnvFilter` directive) overrides both.
+pub fn init_tracing(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "zuul_image=debug,info",
+        (false, _) => "zuul_image=trace,debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ZUUL_IMAGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

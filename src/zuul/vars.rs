@@ -1,0 +1,261 @@
+//! Loading job variables: `--vars FILE` (JSON or YAML, told apart by content;
+//! `-` is stdin) and `-e KEY=VALUE`, merged per top-level key with later
+//! sources winning, and typed access that reports errors by key path.
+
+use super::Error;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// All variables of a run, with where each top-level key came from.
+#[derive(Debug, Default, Clone)]
+pub struct Vars {
+    values: Map<String, Value>,
+    origins: HashMap<String, String>,
+}
+
+impl Vars {
+    /// Load `files` in order, then `extra` (`KEY=VALUE`); later wins.
+    pub fn load(files: &[PathBuf], extra: &[String]) -> Result<Vars, Error> {
+        let mut vars = Vars::default();
+        for file in files {
+            let (name, text) = read_source(file)?;
+            vars.merge(parse_document(&name, &text)?, &name);
+        }
+        for item in extra {
+            let (key, value) = parse_extra(item)?;
+            vars.set(&key, value, "-e");
+        }
+        Ok(vars)
+    }
+
+    /// Variables from an in-memory map (tests, flags).
+    pub fn from_map(values: Map<String, Value>) -> Vars {
+        Vars {
+            values,
+            origins: HashMap::new(),
+        }
+    }
+
+    fn merge(&mut self, doc: Map<String, Value>, origin: &str) {
+        for (key, value) in doc {
+            self.set(&key, value, origin);
+        }
+    }
+
+    /// Set one top-level variable; `origin` names its source in errors.
+    pub fn set(&mut self, key: &str, value: Value, origin: &str) {
+        self.origins.insert(key.to_owned(), origin.to_owned());
+        self.values.insert(key.to_owned(), value);
+    }
+
+    /// The raw value; `null` counts as absent, as an undefined Ansible var.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values.get(name).filter(|value| !value.is_null())
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Deserialize variable `name`, or `None` when it is absent. Errors name
+    /// the key path (`docker_images[1].repository`) and the source.
+    pub fn typed<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, Error> {
+        let Some(value) = self.get(name) else {
+            return Ok(None);
+        };
+        deserialize_at(name, value, self.origins.get(name).cloned()).map(Some)
+    }
+
+    /// Like [`Vars::typed`], failing when the variable is absent.
+    pub fn required<T: DeserializeOwned>(&self, name: &str, command: &str) -> Result<T, Error> {
+        self.typed(name)?.ok_or_else(|| Error::Missing {
+            name: name.to_owned(),
+            command: command.to_owned(),
+        })
+    }
+
+    /// Where a variable came from (`vars.yaml`, `-e`, `stdin`).
+    pub fn origin(&self, name: &str) -> Option<&str> {
+        self.origins.get(name).map(String::as_str)
+    }
+
+    /// An input error for `path` inside variable `name`.
+    pub fn invalid(&self, name: &str, path: &str, message: impl Into<String>) -> Error {
+        Error::Invalid {
+            path: path.to_owned(),
+            origin: self.origins.get(name).cloned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Deserialize `value` reporting errors as `name.path: message`.
+pub fn deserialize_at<T: DeserializeOwned>(
+    name: &str,
+    value: &Value,
+    origin: Option<String>,
+) -> Result<T, Error> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let inner = err.path().to_string();
+        let path = if inner == "." {
+            name.to_owned()
+        } else if inner.starts_with('[') {
+            format!("{name}{inner}")
+        } else {
+            format!("{name}.{inner}")
+        };
+        Error::Invalid {
+            path,
+            origin,
+            message: err.into_inner().to_string(),
+        }
+    })
+}
+
+fn read_source(file: &Path) -> Result<(String, String), Error> {
+    if file == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|err| Error::Parse {
+                file: "stdin".into(),
+                line: None,
+                message: err.to_string(),
+            })?;
+        return Ok(("stdin".into(), text));
+    }
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|err| Error::Parse {
+        file: name.clone(),
+        line: None,
+        message: format!("cannot read it: {err}"),
+    })?;
+    Ok((name, text))
+}
+
+/// Parse a vars document: JSON when it opens with `{` or `[`, else YAML.
+pub fn parse_document(name: &str, text: &str) -> Result<Map<String, Value>, Error> {
+    let trimmed = text.trim_start();
+    let value: Value = if trimmed.is_empty() {
+        Value::Object(Map::new())
+    } else if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        // A document that opens like JSON is JSON: falling back to YAML would
+        // quietly accept broken JSON (`{"b": }` is a valid YAML flow mapping).
+        serde_json::from_str(text).map_err(|err| Error::Parse {
+            file: name.to_owned(),
+            line: Some(err.line()),
+            message: format!("invalid JSON: {err}"),
+        })?
+    } else {
+        serde_yaml_ng::from_str(text).map_err(|err| Error::Parse {
+            file: name.to_owned(),
+            line: err.location().map(|l| l.line()),
+            message: format!("invalid YAML: {err}"),
+        })?
+    };
+    match value {
+        Value::Object(map) => Ok(map),
+        Value::Null => Ok(Map::new()),
+        other => Err(Error::NotMapping {
+            file: name.to_owned(),
+            found: kind_of(&other).to_owned(),
+        }),
+    }
+}
+
+fn parse_extra(item: &str) -> Result<(String, Value), Error> {
+    let (key, raw) = item
+        .split_once('=')
+        .ok_or_else(|| Error::ExtraVar(item.to_owned()))?;
+    let key = key.trim();
+    let valid_key = !key.is_empty()
+        && !key.starts_with(|c: char| c.is_ascii_digit())
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid_key {
+        return Err(Error::ExtraVar(item.to_owned()));
+    }
+    let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()));
+    Ok((key.to_owned(), value))
+}
+
+/// A short name for a JSON value's type, for error messages.
+pub fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_and_yaml_by_content() {
+        let json_doc = parse_document("a.yaml", r#"{"x": 1}"#).unwrap();
+        assert_eq!(json_doc["x"], json!(1));
+        let yaml_doc = parse_document("b.json", "x: 1\ny: [a, b]\n").unwrap();
+        assert_eq!(yaml_doc["y"], json!(["a", "b"]));
+        assert!(parse_document("c", "{x: 1}").is_err());
+        assert!(parse_document("d", "").unwrap().is_empty());
+    }
+
+    #[test]
+    fn parse_errors_name_file_and_line() {
+        let err = parse_document("vars.json", "{\n\"a\": 1,\n\"b\": }\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("`vars.json` at line 3"), "{text}");
+        let err = parse_document("vars.yaml", "a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
+        assert!(err.to_string().contains("`vars.yaml` at line"), "{err}");
+        let err = parse_document("list.yaml", "- a\n- b\n").unwrap_err();
+        assert!(err.to_string().contains("not a list"), "{err}");
+    }
+
+    #[test]
+    fn extra_vars() {
+        for (item, key, value) in [
+            ("a=1", "a", json!(1)),
+            ("a=hello", "a", json!("hello")),
+            ("a={\"p\":5000}", "a", json!({"p": 5000})),
+            ("a=", "a", json!("")),
+            ("a=x=y", "a", json!("x=y")),
+        ] {
+            assert_eq!(
+                parse_extra(item).unwrap(),
+                (key.to_owned(), value),
+                "{item}"
+            );
+        }
+        for item in ["novalue", "=1", "a b=1", "1a=2"] {
+            assert!(parse_extra(item).is_err(), "{item}");
+        }
+    }
+
+    #[test]
+    fn later_sources_win_and_errors_carry_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("one.yaml");
+        let second = dir.path().join("two.json");
+        std::fs::write(&first, "a: 1\nb: 1\n").unwrap();
+        std::fs::write(&second, r#"{"b": 2, "c": [{"x": "s"}]}"#).unwrap();
+        let vars = Vars::load(&[first, second.clone()], &["a=3".into()]).unwrap();
+        assert_eq!(vars.get("a"), Some(&json!(3)));
+        assert_eq!(vars.get("b"), Some(&json!(2)));
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct X {
+            x: u32,
+        }
+        let err = vars.typed::<Vec<X>>("c").unwrap_err().to_string();
+        assert!(err.starts_with("`c[0].x` (from "), "{err}");
+        assert!(err.contains("two.json"), "{err}");
+    }
+}
