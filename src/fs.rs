@@ -39,9 +39,16 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     tmp.write_all(contents)
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("failed to write `{}`", path.display()))?;
-    tmp.persist(path)
-        .map_err(|err| err.error)
-        .with_context(|| format!("failed to replace `{}`", path.display()))?;
+    if let Err(err) = tmp.persist(path) {
+        // A bind-mounted file (`/etc/hosts` in a container) cannot be
+        // replaced by a rename; overwrite it in place instead.
+        if err.error.raw_os_error() != Some(nix::libc::EBUSY) {
+            return Err(err.error)
+                .with_context(|| format!("failed to replace `{}`", path.display()));
+        }
+        std::fs::write(path, contents)
+            .with_context(|| format!("failed to overwrite `{}`", path.display()))?;
+    }
     if let Ok(handle) = std::fs::File::open(dir) {
         // Best effort: some filesystems refuse fsync on directories.
         let _ = handle.sync_all();
@@ -57,6 +64,89 @@ pub fn write_if_changed(path: &Path, contents: &[u8], mode: u32) -> Result<bool>
         Ok(existing) if existing == contents => Ok(false),
         _ => write_atomic(path, contents, mode).map(|()| true),
     }
+}
+
+/// Like [`write_if_changed`], and also give the file `owner` (uid, gid)
+/// and make sure an unchanged private file is not readable by others.
+pub fn write_if_changed_owned(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> Result<bool> {
+    let changed = write_if_changed(path, contents, mode)?;
+    if !changed {
+        let current = std::fs::metadata(path)
+            .with_context(|| format!("failed to read the mode of `{}`", path.display()))?
+            .permissions()
+            .mode()
+            & 0o777;
+        if current & !mode != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .with_context(|| format!("failed to set the mode of `{}`", path.display()))?;
+        }
+    }
+    if let Some((uid, gid)) = owner {
+        chown(path, uid, gid)?;
+    }
+    Ok(changed)
+}
+
+/// Create directory `path` (and its parents) if missing; a directory this
+/// call creates gets `mode` and `owner`.
+pub fn create_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<()> {
+    if path.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(path)
+        .with_context(|| format!("failed to create directory `{}`", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("failed to set the mode of `{}`", path.display()))?;
+    if let Some((uid, gid)) = owner {
+        chown(path, uid, gid)?;
+    }
+    Ok(())
+}
+
+fn chown(path: &Path, uid: u32, gid: u32) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path)
+        .with_context(|| format!("failed to stat `{}`", path.display()))?;
+    if meta.uid() == uid && meta.gid() == gid {
+        return Ok(());
+    }
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+        .with_context(|| format!("failed to change the owner of `{}`", path.display()))
+}
+
+/// Make `link` a symbolic link to `target` unless it already is one;
+/// returns whether it changed. An existing regular file is left alone and
+/// reported as an error, since it may hold the site's data.
+pub fn symlink_if_changed(link: &Path, target: &Path) -> Result<bool> {
+    match std::fs::read_link(link) {
+        Ok(current) if current == target => return Ok(false),
+        Ok(_) => std::fs::remove_file(link)
+            .with_context(|| format!("failed to replace the link `{}`", link.display()))?,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(_) if link.exists() => {
+            anyhow::bail!(
+                "`{}` exists and is not a symbolic link; not replacing it",
+                link.display()
+            )
+        }
+        Err(err) => {
+            return Err(err)
+                .with_context(|| format!("failed to read the link `{}`", link.display()));
+        }
+    }
+    std::os::unix::fs::symlink(target, link).with_context(|| {
+        format!(
+            "failed to link `{}` to `{}`",
+            link.display(),
+            target.display()
+        )
+    })?;
+    Ok(true)
 }
 
 /// Read a file as UTF-8; `None` when it does not exist.

@@ -6,8 +6,10 @@
 
 pub mod cli;
 pub mod commands;
+pub mod engine;
 pub mod exit;
 pub mod fs;
+pub mod host;
 pub mod output;
 pub mod reference;
 pub mod secret;

@@ -1,0 +1,265 @@
+//! What `use-buildset-registry` writes: from the typed inputs and the
+//! existing files, the complete [`Plan`] (hosts alias, CA files, daemon.json,
+//! registries.conf, buildkitd.toml, containerd, auth files, kubelet link)
+//! and which services need a nudge once it is applied. Every existing file
+//! is parsed before anything is written; a file that cannot be parsed stops
+//! the plan with an error naming it and its line.
+
+use super::plan::Plan;
+use super::registries_conf::Mirror;
+use super::{Error, Host};
+use super::{
+    auth, buildkitd, ca_trust, containerd, daemon_json, etc_hosts, registries_conf, users,
+};
+use crate::reference;
+use crate::secret::Secret;
+use crate::zuul::registries::BuildsetRegistry;
+use anyhow::Result;
+
+pub const DAEMON_JSON: &str = "/etc/docker/daemon.json";
+pub const REGISTRIES_CONF: &str = "/etc/containers/registries.conf";
+pub const BUILDKITD_TOML: &str = "/etc/buildkit/buildkitd.toml";
+pub const CONTAINERD_CONFIG: &str = "/etc/containerd/config.toml";
+pub const ETC_HOSTS: &str = "/etc/hosts";
+
+/// One registry namespace to mirror, with its upstream URL (containerd's
+/// `server`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    pub name: String,
+    pub upstream: String,
+}
+
+impl Namespace {
+    /// A namespace given by name only; Docker Hub's API host is not its name.
+    pub fn named(name: &str) -> Namespace {
+        let upstream = if name == reference::DOCKER_HUB {
+            "https://registry-1.docker.io".to_owned()
+        } else {
+            format!("https://{name}")
+        };
+        Namespace {
+            name: name.to_owned(),
+            upstream,
+        }
+    }
+}
+
+/// The roles' default `buildset_registry_namespaces`.
+pub fn default_namespaces() -> Vec<Namespace> {
+    ["docker.io", "quay.io", "gcr.io", "registry.k8s.io"]
+        .into_iter()
+        .map(Namespace::named)
+        .collect()
+}
+
+/// The resolved inputs of `use-buildset-registry`.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub registry: BuildsetRegistry,
+    /// The registry's CA, PEM.
+    pub cert: String,
+    pub namespaces: Vec<Namespace>,
+    pub unqualified: Vec<String>,
+    /// Whose `~/.docker/config.json` gets the credentials; `None` is the
+    /// user running this command (`uid`).
+    pub docker_user: Option<String>,
+    pub uid: u32,
+}
+
+/// The plan plus what to do after applying it.
+#[derive(Debug)]
+pub struct BuildsetPlan {
+    pub plan: Plan,
+    pub trust: ca_trust::SystemTrust,
+    pub system_ca: String,
+    /// `https://<alias>:<port>/`, the docker mirror.
+    pub docker_mirror: String,
+    /// Set when containerd is installed: what happened to `config_path`.
+    pub containerd: Option<containerd::ConfigPath>,
+    pub crio: bool,
+}
+
+/// Where the buildset registry is found for a namespace: un-prefixed for
+/// docker.io (what docker asks a mirror for), `<alias:port>/<ns>` else.
+pub fn mirror_location(alias_address: &str, namespace: &str) -> String {
+    if namespace == reference::DOCKER_HUB {
+        alias_address.to_owned()
+    } else {
+        format!("{alias_address}/{namespace}")
+    }
+}
+
+fn read(host: &Host, path: &str) -> Result<Option<String>> {
+    crate::fs::read_optional(&host.path(path))
+}
+
+/// Compute every file `use-buildset-registry` writes.
+pub fn plan(host: &Host, inputs: &Inputs) -> Result<BuildsetPlan> {
+    for ns in &inputs.namespaces {
+        reference::validate_host(&ns.name).map_err(|_| {
+            Error::Input(format!(
+                "`buildset_registry_namespaces`: `{}` is not a registry host name",
+                ns.name
+            ))
+        })?;
+    }
+    let registry = &inputs.registry;
+    let alias = registry.alias();
+    let address = registry.alias_address();
+    let cert = ca_trust::normalise_pem(&inputs.cert);
+    let mut plan = Plan::default();
+
+    if reference::is_ip(&registry.host) {
+        let text = read(host, ETC_HOSTS)?;
+        plan.file(
+            ETC_HOSTS,
+            etc_hosts::add_alias(text.as_deref(), &registry.host, alias),
+        );
+    }
+
+    let trust = ca_trust::system_trust(host);
+    let system_ca = ca_trust::system_ca(&trust, alias);
+    plan.file(&system_ca, cert.clone());
+    plan.file(ca_trust::docker_ca(&address), cert.clone());
+    plan.file(ca_trust::containers_ca(&address), cert.clone());
+
+    let docker_mirror = format!("https://{address}/");
+    let text = read(host, DAEMON_JSON)?;
+    let mut daemon = daemon_json::parse(DAEMON_JSON, text.as_deref().unwrap_or(""))?;
+    let before = daemon.clone();
+    daemon_json::put_mirror_first(&mut daemon, &docker_mirror, DAEMON_JSON)?;
+    match &text {
+        Some(text) if daemon == before => plan.file(DAEMON_JSON, text.clone()),
+        _ => plan.file(DAEMON_JSON, daemon_json::render(&daemon)),
+    }
+
+    let mirrors: Vec<Mirror> = inputs
+        .namespaces
+        .iter()
+        .map(|ns| Mirror {
+            prefix: ns.name.clone(),
+            location: mirror_location(&address, &ns.name),
+        })
+        .collect();
+    let text = read(host, REGISTRIES_CONF)?;
+    plan.file(
+        REGISTRIES_CONF,
+        registries_conf::edit(
+            REGISTRIES_CONF,
+            text.as_deref(),
+            &mirrors,
+            &inputs.unqualified,
+        )?,
+    );
+    let text = read(host, BUILDKITD_TOML)?;
+    plan.file(
+        BUILDKITD_TOML,
+        buildkitd::edit(BUILDKITD_TOML, text.as_deref(), &mirrors)?,
+    );
+
+    let containerd_installed = host.has_binary("containerd") || host.exists("/etc/containerd");
+    let mut containerd_outcome = None;
+    if containerd_installed {
+        let ca = ca_trust::containerd_ca(&address);
+        plan.file(&ca, cert.clone());
+        for ns in &inputs.namespaces {
+            let path = format!("{}/{}/hosts.toml", containerd::CERTS_DIR, ns.name);
+            let text = read(host, &path)?;
+            let entry = containerd::HostEntry::new(&ns.name, &address, &ca);
+            plan.file(
+                &path,
+                containerd::edit_hosts(&path, text.as_deref(), &ns.upstream, &entry)?,
+            );
+        }
+        let text = read(host, CONTAINERD_CONFIG)?;
+        let (new, outcome) =
+            containerd::edit_config(CONTAINERD_CONFIG, text.as_deref(), containerd::CERTS_DIR)?;
+        plan.file(CONTAINERD_CONFIG, new);
+        containerd_outcome = Some(outcome);
+    }
+
+    if !registry.password.is_empty() {
+        user_auth(host, inputs, &address, &registry.password, &mut plan)?;
+    }
+
+    Ok(BuildsetPlan {
+        plan,
+        trust,
+        system_ca,
+        docker_mirror,
+        containerd: containerd_outcome,
+        crio: host.exists("/etc/crio/crio.conf") || host.exists("/etc/crio/crio.conf.d"),
+    })
+}
+
+/// Credentials for the docker user's `config.json`, podman's `auth.json`,
+/// and the kubelet's link to the former.
+fn user_auth(
+    host: &Host,
+    inputs: &Inputs,
+    address: &str,
+    password: &Secret,
+    plan: &mut Plan,
+) -> Result<()> {
+    let passwd_file = host.path("/etc/passwd").display().to_string();
+    let passwd = read(host, "/etc/passwd")?.unwrap_or_default();
+    let user = users::lookup(
+        &passwd,
+        &passwd_file,
+        inputs.docker_user.as_deref(),
+        inputs.uid,
+    )?;
+    let owner = Some((user.uid, user.gid));
+    let username = &inputs.registry.username;
+
+    let config = format!("{}/.docker/config.json", user.home.trim_end_matches('/'));
+    let text = read(host, &config)?;
+    plan.private_file(
+        &config,
+        auth::merge(&config, text.as_deref(), address, username, password)?,
+        owner,
+    );
+
+    // podman, buildah and skopeo read `${XDG_RUNTIME_DIR}/containers/auth.json`
+    // (`/run/containers/0/auth.json` for root).
+    let podman = if user.uid == 0 {
+        Some("/run/containers/0/auth.json".to_owned())
+    } else {
+        let runtime = format!("/run/user/{}", user.uid);
+        host.exists(&runtime)
+            .then(|| format!("{runtime}/containers/auth.json"))
+    };
+    if let Some(podman) = podman {
+        let text = read(host, &podman)?;
+        plan.private_file(
+            &podman,
+            auth::merge(&podman, text.as_deref(), address, username, password)?,
+            owner,
+        );
+    }
+
+    if host.exists("/var/lib/kubelet") {
+        plan.links.push(super::plan::Link {
+            path: "/var/lib/kubelet/config.json".into(),
+            target: config,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_locations() {
+        assert_eq!(mirror_location("a:5000", "docker.io"), "a:5000");
+        assert_eq!(mirror_location("a:5000", "quay.io"), "a:5000/quay.io");
+        assert_eq!(
+            Namespace::named("docker.io").upstream,
+            "https://registry-1.docker.io"
+        );
+        assert_eq!(Namespace::named("gcr.io").upstream, "https://gcr.io");
+    }
+}

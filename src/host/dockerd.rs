@@ -1,0 +1,163 @@
+//! The Docker daemon as a service: is it running, reload it (SIGHUP or
+//! `systemctl reload docker`: registry mirrors and insecure registries
+//! apply without stopping containers), restart it when a setting needs it,
+//! and start it (systemd, or `dockerd` detached with a pidfile and a log)
+//! and wait until its API answers. Paths are host paths under the root;
+//! the API socket is the real one given by `--docker-host`.
+
+use super::Host;
+use super::services::{self, Systemd};
+use crate::engine::docker::DockerHost;
+use crate::output::Hint;
+use anyhow::{Result, bail};
+use nix::sys::signal::Signal;
+use std::time::Duration;
+
+pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
+pub const DEFAULT_PIDFILE: &str = "/var/run/docker.pid";
+pub const CONFIG_FILE: &str = "/etc/docker/daemon.json";
+pub const LOG_FILE: &str = "/var/log/dockerd.log";
+
+/// How long a starting daemon may take to answer.
+const START_LIMIT: Duration = Duration::from_secs(90);
+
+/// One Docker daemon on the host.
+#[derive(Debug, Clone)]
+pub struct Dockerd {
+    pub host: Host,
+    pub api: DockerHost,
+    /// Host path of the pidfile (`/var/run/docker.pid`).
+    pub pidfile: String,
+    /// Extra `dockerd` arguments when this tool starts it detached.
+    pub extra_args: Vec<String>,
+    /// Group owning the API socket.
+    pub group: String,
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reloaded {
+    Systemd,
+    Signal(i32),
+    /// No daemon runs: it reads the file when it starts.
+    NotRunning,
+}
+
+impl Dockerd {
+    pub fn systemd(&self) -> Option<Systemd> {
+        Systemd::of(&self.host).filter(|systemd| systemd.is_known("docker.service"))
+    }
+
+    pub async fn is_up(&self) -> bool {
+        self.api.ping(Duration::from_secs(5)).await
+    }
+
+    /// The pid of the running daemon from its pidfile.
+    pub fn pid(&self) -> Option<i32> {
+        services::pid_from_file(&self.host, &self.pidfile)
+    }
+
+    /// Reload the configuration without stopping containers.
+    pub async fn reload(&self) -> Result<Reloaded> {
+        if !self.is_up().await {
+            return Ok(Reloaded::NotRunning);
+        }
+        if let Some(systemd) = self.systemd().filter(|s| s.is_active("docker.service")) {
+            systemd.run(&["reload", "docker.service"])?;
+            return Ok(Reloaded::Systemd);
+        }
+        let Some(pid) = self.pid() else {
+            bail!(
+                "dockerd answers on `{}` but `{}` names no running process; cannot reload it",
+                self.api.socket().display(),
+                self.host.path(&self.pidfile).display()
+            );
+        };
+        services::send(pid, Signal::SIGHUP)?;
+        Ok(Reloaded::Signal(pid))
+    }
+
+    /// Wait until the running daemon reports `mirror` first among its
+    /// registry mirrors (a reload is applied asynchronously).
+    pub async fn wait_for_mirror(&self, mirror: &str, limit: Duration) -> Result<bool> {
+        let want = mirror.trim_end_matches('/');
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let mirrors = self.api.mirrors().await?;
+            if mirrors
+                .first()
+                .is_some_and(|first| first.trim_end_matches('/') == want)
+            {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Restart the daemon (containers without live-restore stop).
+    pub async fn restart(&self) -> Result<()> {
+        if let Some(systemd) = self.systemd() {
+            // As the role: the socket unit first, errors ignored, so the
+            // service restart does not race socket activation.
+            let _ = systemd.run(&["stop", "docker.socket"]);
+            systemd.run(&["restart", "docker.service"])?;
+            let _ = systemd.run(&["enable", "--now", "docker.socket"]);
+            return self.wait_up().await;
+        }
+        match self.pid() {
+            Some(pid) => {
+                let argv = services::cmdline(pid)?;
+                services::send(pid, Signal::SIGTERM)?;
+                if !services::wait_exit(pid, Duration::from_secs(60)) {
+                    return Err(services::Error::NoExit { pid, seconds: 60 }.into());
+                }
+                services::spawn_detached(&argv, &self.host.path(LOG_FILE))?;
+                self.wait_up().await
+            }
+            None => self.start().await,
+        }
+    }
+
+    /// The command line this tool starts dockerd with when systemd does not
+    /// manage it.
+    pub fn command(&self) -> Vec<String> {
+        let mut argv = vec![
+            "dockerd".to_owned(),
+            format!("--config-file={}", self.host.path(CONFIG_FILE).display()),
+            format!("--pidfile={}", self.host.path(&self.pidfile).display()),
+            format!("--host={}", self.api.url()),
+            format!("--group={}", self.group),
+        ];
+        argv.extend(self.extra_args.iter().cloned());
+        argv
+    }
+
+    /// Start the daemon and wait until it answers.
+    pub async fn start(&self) -> Result<()> {
+        if let Some(systemd) = self.systemd() {
+            systemd.run(&["enable", "--now", "docker.service"])?;
+            let _ = systemd.run(&["enable", "--now", "docker.socket"]);
+            return self.wait_up().await;
+        }
+        services::spawn_detached(&self.command(), &self.host.path(LOG_FILE))?;
+        self.wait_up().await
+    }
+
+    async fn wait_up(&self) -> Result<()> {
+        if self.api.wait_until_up(START_LIMIT).await {
+            return Ok(());
+        }
+        Err(anyhow::anyhow!(
+            "dockerd did not answer on `{}` within {} s",
+            self.api.socket().display(),
+            START_LIMIT.as_secs()
+        )
+        .context(Hint(format!(
+            "its log is `{}` (or `journalctl -u docker` under systemd)",
+            self.host.path(LOG_FILE).display()
+        ))))
+    }
+}

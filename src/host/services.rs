@@ -1,0 +1,237 @@
+//! Running host commands and managing processes: one place that spawns
+//! `systemctl`, `update-ca-certificates` and friends (argv logged at debug
+//! level; no secret is ever passed on a command line), systemd unit state,
+//! pidfiles, signals, and starting a daemon detached from this process.
+//! Knows nothing about which files were edited or why.
+
+use super::Host;
+use nix::sys::signal::{self, Signal};
+use nix::unistd::Pid;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// A host command or process operation failed (exit 1).
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("failed to run `{command}`")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed ({status}){}", if stderr.is_empty() { String::new() } else { format!(": {stderr}") })]
+    Failed {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("failed to send {signal} to pid {pid}")]
+    Signal {
+        pid: i32,
+        signal: String,
+        #[source]
+        source: nix::Error,
+    },
+    #[error("pid {pid} did not exit within {seconds} s after SIGTERM")]
+    NoExit { pid: i32, seconds: u64 },
+    #[error("cannot read the command line of pid {pid} to restart it")]
+    Cmdline { pid: i32 },
+    #[error("failed to open the log file `{path}`")]
+    Log {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn show(program: &str, args: &[&str]) -> String {
+    std::iter::once(program)
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Run a command to completion; its stdout on success.
+pub fn run(program: &str, args: &[&str]) -> Result<String, Error> {
+    let command = show(program, args);
+    tracing::debug!("running `{command}`");
+    let output = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| Error::Spawn {
+            command: command.clone(),
+            source,
+        })?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(Error::Failed {
+            command,
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        })
+    }
+}
+
+/// Run a command where only success matters (`systemctl is-active`).
+pub fn succeeds(program: &str, args: &[&str]) -> bool {
+    tracing::debug!("running `{}`", show(program, args));
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// systemd, when it manages the host.
+pub struct Systemd;
+
+impl Systemd {
+    /// systemd on the real machine; `None` under another root or without
+    /// systemd (a container, a CI sandbox).
+    pub fn of(host: &Host) -> Option<Systemd> {
+        (host.is_real() && host.has_systemd()).then_some(Systemd)
+    }
+
+    pub fn is_active(&self, unit: &str) -> bool {
+        succeeds("systemctl", &["is-active", "--quiet", unit])
+    }
+
+    /// Whether the unit file exists (`LoadState` is not `not-found`).
+    pub fn is_known(&self, unit: &str) -> bool {
+        run(
+            "systemctl",
+            &["show", "--property=LoadState", "--value", unit],
+        )
+        .is_ok_and(|state| state.trim() != "not-found" && !state.trim().is_empty())
+    }
+
+    pub fn run(&self, args: &[&str]) -> Result<(), Error> {
+        run("systemctl", args).map(|_| ())
+    }
+}
+
+/// The live process named by a pidfile under the host root.
+pub fn pid_from_file(host: &Host, pidfile: &str) -> Option<i32> {
+    let text = std::fs::read_to_string(host.path(pidfile)).ok()?;
+    let pid: i32 = text.trim().parse().ok()?;
+    is_alive(pid).then_some(pid)
+}
+
+/// Whether a process with `pid` exists (and is not a zombie).
+pub fn is_alive(pid: i32) -> bool {
+    if pid <= 0 || signal::kill(Pid::from_raw(pid), None).is_err() {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // Field 3, after the parenthesised name, is the state.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_none_or(|(_, rest)| !rest.starts_with('Z')),
+        Err(_) => true,
+    }
+}
+
+pub fn send(pid: i32, sig: Signal) -> Result<(), Error> {
+    tracing::debug!("sending {sig} to pid {pid}");
+    signal::kill(Pid::from_raw(pid), sig).map_err(|source| Error::Signal {
+        pid,
+        signal: sig.to_string(),
+        source,
+    })
+}
+
+/// Wait until `pid` has exited, up to `limit`.
+pub fn wait_exit(pid: i32, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while is_alive(pid) {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    true
+}
+
+/// The argv a process was started with.
+pub fn cmdline(pid: i32) -> Result<Vec<String>, Error> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).map_err(|_| Error::Cmdline { pid })?;
+    let argv: Vec<String> = raw
+        .split(|b| *b == 0)
+        .filter(|part| !part.is_empty())
+        .map(|part| String::from_utf8_lossy(part).into_owned())
+        .collect();
+    if argv.is_empty() {
+        return Err(Error::Cmdline { pid });
+    }
+    Ok(argv)
+}
+
+/// Start `argv` in its own session, detached from this process, with
+/// stdout and stderr appended to `log`; returns its pid.
+pub fn spawn_detached(argv: &[String], log: &Path) -> Result<u32, Error> {
+    use std::os::unix::process::CommandExt;
+    let command = argv.join(" ");
+    if let Some(dir) = log.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let open = || {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|source| Error::Log {
+                path: log.display().to_string(),
+                source,
+            })
+    };
+    let (out, err) = (open()?, open()?);
+    tracing::debug!("starting `{command}` detached, log `{}`", log.display());
+    let child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+        .map_err(|source| Error::Spawn { command, source })?;
+    Ok(child.id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_name_the_command() {
+        let err = run("sh", &["-c", "echo oops >&2; exit 3"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`sh -c echo oops >&2; exit 3` failed (exit status: 3): oops"
+        );
+        assert!(run("/nonexistent/tool", &[]).is_err());
+        assert!(succeeds("true", &[]));
+    }
+
+    #[test]
+    fn detached_process_lifecycle() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log/sleep.log");
+        let pid = spawn_detached(&["sleep".into(), "30".into()], &log).unwrap() as i32;
+        assert!(is_alive(pid));
+        assert_eq!(cmdline(pid).unwrap(), ["sleep", "30"]);
+        std::fs::write(dir.path().join("p.pid"), format!("{pid}\n")).unwrap();
+        let host = Host::new(dir.path());
+        assert_eq!(pid_from_file(&host, "/p.pid"), Some(pid));
+        send(pid, Signal::SIGTERM).unwrap();
+        // The child is ours until reaped; reap it so it is not a zombie.
+        let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), None);
+        assert!(wait_exit(pid, Duration::from_secs(5)));
+        assert_eq!(pid_from_file(&host, "/p.pid"), None);
+    }
+}
