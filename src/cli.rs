@@ -49,6 +49,11 @@ pub struct GlobalArgs {
     /// mode 0600) instead of printing it on stdout.
     #[arg(long, value_name = "FILE", global = true)]
     pub results: Option<PathBuf>,
+    /// Treat DIR as the machine's `/` for every host file read or written
+    /// (tests, image builds); host commands such as `systemctl` run only
+    /// when it is `/`.
+    #[arg(long, value_name = "DIR", default_value = "/", global = true)]
+    pub root: PathBuf,
     /// Print only warnings and errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,

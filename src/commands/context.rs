@@ -3,6 +3,7 @@
 //! share (`zuul`, `buildset_registry` with its results-file fallback).
 
 use crate::cli::GlobalArgs;
+use crate::host::Host;
 use crate::output::Printer;
 use crate::zuul::job::Zuul;
 use crate::zuul::registries::BuildsetRegistry;
@@ -16,6 +17,8 @@ pub struct Context {
     pub printer: Printer,
     /// `--results FILE`: merge return data there instead of printing it.
     pub results: Option<PathBuf>,
+    /// `--root DIR`: where the host's `/` is for host configuration.
+    pub root: PathBuf,
 }
 
 impl Context {
@@ -25,7 +28,13 @@ impl Context {
             vars: Vars::load(&global.vars, &global.extra)?,
             printer: Printer::new(global.quiet, global.color),
             results: global.results.clone(),
+            root: global.root.clone(),
         })
+    }
+
+    /// The machine host-configuration commands act on (`--root`).
+    pub fn host(&self) -> Host {
+        Host::new(&self.root)
     }
 
     /// The typed `zuul` dict; an empty one when it is not given.

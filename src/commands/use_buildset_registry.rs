@@ -1,11 +1,247 @@
-//! `use-buildset-registry`: not built yet; its issue fills this file.
+//! `use-buildset-registry`: point docker, podman/buildah/skopeo/cri-o,
+//! containerd and buildkit at the buildset registry (the role of the same
+//! name), then reload what must re-read its configuration.
 
 use super::context::Context;
+use crate::engine::docker::DockerHost;
+use crate::exit::UsageError;
+use crate::host::Host;
+use crate::host::buildset::{self, Inputs, Namespace};
+use crate::host::containerd::ConfigPath;
+use crate::host::dockerd::{self, Dockerd, Reloaded};
+use crate::host::services::{self, Systemd};
+use crate::zuul;
+use anyhow::{Context as _, Result};
+use serde::Deserialize;
+use std::time::Duration;
 
-/// Not implemented yet.
+/// Point every container client on this machine at the buildset registry.
+///
+/// Reads `buildset_registry` (a variable, or `secret_data` of this job's
+/// results file), `buildset_registry_namespaces` (default docker.io,
+/// quay.io, gcr.io, registry.k8s.io), `buildset_registry_unqualified_registries`
+/// (default docker.io) and `buildset_registry_docker_user`. Writes the
+/// `/etc/hosts` alias, the CA, `daemon.json` mirrors (then reloads dockerd:
+/// running containers keep running), `registries.conf`, `buildkitd.toml`,
+/// containerd's `hosts.toml` files and the registry credentials, each only
+/// when its bytes change.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// A registry namespace to mirror (repeatable); replaces
+    /// `buildset_registry_namespaces`.
+    #[arg(long = "namespace", value_name = "REGISTRY")]
+    pub namespaces: Vec<String>,
+    /// Whose `~/.docker/config.json` gets the credentials; wins over
+    /// `buildset_registry_docker_user` (default: the user running this).
+    #[arg(long, value_name = "USER")]
+    pub docker_user: Option<String>,
+    /// The Docker API socket to reload through (default:
+    /// `/var/run/docker.sock` under `--root`).
+    #[arg(long, value_name = "unix://PATH", env = "DOCKER_HOST")]
+    pub docker_host: Option<String>,
+    /// dockerd's pidfile, a host path under `--root`.
+    #[arg(long, value_name = "PATH", default_value = dockerd::DEFAULT_PIDFILE)]
+    pub docker_pidfile: String,
+}
 
-pub async fn run(_args: Args, _ctx: &Context) -> anyhow::Result<()> {
-    super::not_implemented("use-buildset-registry")
+const COMMAND: &str = "use-buildset-registry";
+
+/// `buildset_registry_namespaces` entries: a name, or `[name, upstream_url]`
+/// as the role takes them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum NamespaceVar {
+    Name(String),
+    Pair(String, String),
+}
+
+fn namespaces(args: &Args, ctx: &Context) -> Result<Vec<Namespace>> {
+    if !args.namespaces.is_empty() {
+        return Ok(args
+            .namespaces
+            .iter()
+            .map(|n| Namespace::named(n))
+            .collect());
+    }
+    let given: Option<Vec<NamespaceVar>> = ctx.vars.typed("buildset_registry_namespaces")?;
+    Ok(match given {
+        None => buildset::default_namespaces(),
+        Some(list) => list
+            .into_iter()
+            .map(|ns| match ns {
+                NamespaceVar::Name(name) => Namespace::named(&name),
+                NamespaceVar::Pair(name, upstream) => Namespace { name, upstream },
+            })
+            .collect(),
+    })
+}
+
+/// Resolve every input before touching anything.
+fn inputs(args: &Args, ctx: &Context) -> Result<Inputs> {
+    let registry = ctx.require_buildset_registry(COMMAND)?;
+    let cert = registry.cert.clone().ok_or_else(|| zuul::Error::Invalid {
+        path: "buildset_registry.cert".into(),
+        origin: ctx.vars.origin("buildset_registry").map(str::to_owned),
+        message: "missing: clients need the registry's CA certificate (PEM) to trust it".into(),
+    })?;
+    let unqualified: Vec<String> = ctx
+        .vars
+        .typed("buildset_registry_unqualified_registries")?
+        .unwrap_or_else(|| vec!["docker.io".to_owned()]);
+    let docker_user = match &args.docker_user {
+        Some(user) => Some(user.clone()),
+        None => ctx.vars.typed("buildset_registry_docker_user")?,
+    };
+    Ok(Inputs {
+        namespaces: namespaces(args, ctx)?,
+        registry,
+        cert,
+        unqualified,
+        docker_user,
+        uid: nix::unistd::getuid().as_raw(),
+    })
+}
+
+fn docker_api(host: &Host, given: Option<&str>) -> Result<DockerHost> {
+    match given {
+        Some(text) => DockerHost::parse(text).map_err(|err| UsageError(err.to_string()).into()),
+        None => Ok(DockerHost::from_path(host.path(dockerd::DEFAULT_SOCKET))),
+    }
+}
+
+pub async fn run(args: Args, ctx: &Context) -> Result<()> {
+    let host = ctx.host();
+    let inputs = inputs(&args, ctx)?;
+    let api = docker_api(&host, args.docker_host.as_deref())?;
+    let planned = buildset::plan(&host, &inputs)?;
+    let applied = planned.plan.apply(&host)?;
+    for edit in &planned.plan.files {
+        if applied.changed(&edit.path) {
+            ctx.printer.status(format!("updated `{}`", edit.path));
+        } else {
+            tracing::debug!("`{}` already up to date", edit.path);
+        }
+    }
+    for link in &planned.plan.links {
+        if applied.changed(&link.path) {
+            ctx.printer
+                .status(format!("linked `{}` to `{}`", link.path, link.target));
+        }
+    }
+
+    if applied.changed(&planned.system_ca) {
+        if host.is_real() {
+            services::run(planned.trust.command, &[]).with_context(
+                || "failed to add the buildset registry's CA to the system trust store",
+            )?;
+            ctx.printer
+                .status(format!("ran `{}`", planned.trust.command));
+        } else {
+            ctx.printer.status(format!(
+                "not running `{}`: `--root` is not `/`",
+                planned.trust.command
+            ));
+        }
+    }
+
+    let dockerd = Dockerd {
+        host: host.clone(),
+        api,
+        pidfile: args.docker_pidfile.clone(),
+        extra_args: Vec::new(),
+        group: "docker".into(),
+    };
+    reload_docker(
+        &dockerd,
+        &planned.docker_mirror,
+        applied.changed(buildset::DAEMON_JSON),
+        ctx,
+    )
+    .await?;
+
+    let systemd = Systemd::of(&host);
+    if applied.changed(buildset::CONTAINERD_CONFIG) {
+        restart_unit(
+            systemd.as_ref(),
+            "containerd.service",
+            "read `config_path`",
+            ctx,
+        )?;
+    }
+    if planned.containerd == Some(ConfigPath::Legacy) {
+        ctx.printer.warn(format!(
+            "`{}` configures the legacy CRI `registry.mirrors`; containerd's CRI plugin will not read the buildset registry's `hosts.toml` files",
+            buildset::CONTAINERD_CONFIG
+        ));
+    }
+    let trust_changed =
+        applied.any_under("/etc/containers/certs.d/") || applied.changed(&planned.system_ca);
+    if planned.crio && (applied.changed(buildset::REGISTRIES_CONF) || trust_changed) {
+        match systemd.as_ref().filter(|s| s.is_active("crio.service")) {
+            Some(systemd) => {
+                systemd.run(&["reload", "crio.service"])?;
+                ctx.printer.status("reloaded cri-o");
+            }
+            None => ctx
+                .printer
+                .warn("cri-o is installed but not running under systemd here; reload it to read `registries.conf`"),
+        }
+    }
+    ctx.emit(&zuul::results::ReturnData::default())
+}
+
+/// Reload dockerd when its mirrors changed, or when the file is right but
+/// the running daemon has not loaded it; check that the mirror took.
+async fn reload_docker(
+    dockerd: &Dockerd,
+    mirror: &str,
+    changed: bool,
+    ctx: &Context,
+) -> Result<()> {
+    let up = dockerd.is_up().await;
+    if !up {
+        if changed {
+            ctx.printer.status(format!(
+                "docker is not running; it reads `{}` when it starts",
+                buildset::DAEMON_JSON
+            ));
+        }
+        return Ok(());
+    }
+    let loaded = dockerd.api.mirrors().await?;
+    let current = loaded
+        .first()
+        .is_some_and(|first| first.trim_end_matches('/') == mirror.trim_end_matches('/'));
+    if current {
+        return Ok(());
+    }
+    match dockerd.reload().await? {
+        Reloaded::NotRunning => return Ok(()),
+        Reloaded::Systemd => ctx.printer.status("reloaded docker (systemctl reload)"),
+        Reloaded::Signal(pid) => ctx
+            .printer
+            .status(format!("reloaded dockerd (SIGHUP to pid {pid})")),
+    }
+    if !dockerd
+        .wait_for_mirror(mirror, Duration::from_secs(20))
+        .await?
+    {
+        anyhow::bail!(
+            "dockerd did not take `{mirror}` as its first registry mirror after a reload"
+        );
+    }
+    Ok(())
+}
+
+fn restart_unit(systemd: Option<&Systemd>, unit: &str, why: &str, ctx: &Context) -> Result<()> {
+    match systemd.filter(|s| s.is_active(unit)) {
+        Some(systemd) => {
+            systemd.run(&["restart", unit])?;
+            ctx.printer.status(format!("restarted {unit} to {why}"));
+        }
+        None => ctx.printer.status(format!(
+            "{unit} is not running under systemd here; it will {why} when it starts"
+        )),
+    }
+    Ok(())
 }
