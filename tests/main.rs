@@ -14,3 +14,4 @@ mod completions;
 mod harness;
 mod pause;
 mod results;
+mod use_buildset_registry;

@@ -190,6 +190,7 @@ pub fn set_config_path(doc: &mut DocumentMut, dir: &str, file: &str) -> Result<C
         file: file.to_owned(),
         message: format!("unknown config `version = {version}`"),
     })?;
+    let end = super::toml::last_position(doc.as_table()) + 1;
     let plugins = table_mut(doc.as_table_mut(), "plugins", file, "plugins")?;
     let cri = table_mut(plugins, plugin, file, &format!("plugins.\"{plugin}\""))?;
     let registry = table_mut(
@@ -228,6 +229,10 @@ pub fn set_config_path(doc: &mut DocumentMut, dir: &str, file: &str) -> Result<C
     } else {
         format!("{current}:{dir}")
     };
+    if registry.is_implicit() || registry.position().is_none() {
+        // A new table goes after everything the site wrote.
+        registry.set_position(Some(end));
+    }
     registry.set_implicit(false);
     set(registry, "config_path", Value::from(new));
     Ok(ConfigPath::Added)

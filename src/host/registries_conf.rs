@@ -69,7 +69,10 @@ pub fn convert_v1(doc: &mut DocumentMut, file: &str) -> Result<(), Error> {
         }
     }
     let [search, insecure, block] = lists;
-    let comments = comments.trim_start_matches('\n').to_owned();
+    let mut comments = comments.trim_start_matches('\n').to_owned();
+    while comments.contains("\n\n\n") {
+        comments = comments.replace("\n\n\n", "\n\n");
+    }
     let mut comments_placed = comments.is_empty();
     if !search.is_empty() {
         doc.insert(

@@ -35,6 +35,24 @@ pub fn comments_first(doc: &mut DocumentMut) {
     doc.set_trailing("");
 }
 
+/// The largest table position in the document, so a new table can be
+/// placed after every existing one.
+pub fn last_position(table: &Table) -> isize {
+    let mut last = table.position().unwrap_or(0);
+    for (_, item) in table.iter() {
+        match item {
+            Item::Table(child) => last = last.max(last_position(child)),
+            Item::ArrayOfTables(list) => {
+                for child in list.iter() {
+                    last = last.max(last_position(child));
+                }
+            }
+            _ => {}
+        }
+    }
+    last
+}
+
 /// Put `value` first in `array`; any other copy of it (compared by
 /// `same`) is removed. Returns whether the array changed.
 pub fn put_first(array: &mut Array, value: Value, same: impl Fn(&Value) -> bool) -> bool {

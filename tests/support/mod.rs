@@ -12,6 +12,7 @@
 
 pub mod distribution;
 pub mod docker;
+pub mod fixtures;
 pub mod images;
 pub mod tls;
 
