@@ -102,7 +102,7 @@ fn inputs(args: &Args, ctx: &Context) -> Result<Inputs> {
     })
 }
 
-fn docker_api(host: &Host, given: Option<&str>) -> Result<DockerHost> {
+pub fn docker_api(host: &Host, given: Option<&str>) -> Result<DockerHost> {
     match given {
         Some(text) => DockerHost::parse(text).map_err(|err| UsageError(err.to_string()).into()),
         None => Ok(DockerHost::from_path(host.path(dockerd::DEFAULT_SOCKET))),
@@ -110,6 +110,13 @@ fn docker_api(host: &Host, given: Option<&str>) -> Result<DockerHost> {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<()> {
+    apply(args, ctx).await?;
+    ctx.emit(&zuul::results::ReturnData::default())
+}
+
+/// Configure the host; `ensure-docker` calls this too when
+/// `docker_use_buildset_registry` is set.
+pub async fn apply(args: Args, ctx: &Context) -> Result<()> {
     let host = ctx.host();
     let inputs = inputs(&args, ctx)?;
     let api = docker_api(&host, args.docker_host.as_deref())?;
@@ -187,7 +194,7 @@ pub async fn run(args: Args, ctx: &Context) -> Result<()> {
                 .warn("cri-o is installed but not running under systemd here; reload it to read `registries.conf`"),
         }
     }
-    ctx.emit(&zuul::results::ReturnData::default())
+    Ok(())
 }
 
 /// Reload dockerd when its mirrors changed, or when the file is right but

@@ -8,7 +8,6 @@
 use super::Host;
 use super::services::{self, Systemd};
 use crate::engine::docker::DockerHost;
-use crate::output::Hint;
 use anyhow::{Result, bail};
 use nix::sys::signal::Signal;
 use std::time::Duration;
@@ -105,17 +104,23 @@ impl Dockerd {
             let _ = systemd.run(&["stop", "docker.socket"]);
             systemd.run(&["restart", "docker.service"])?;
             let _ = systemd.run(&["enable", "--now", "docker.socket"]);
-            return self.wait_up().await;
+            return self.wait_up(None).await;
         }
         match self.pid() {
             Some(pid) => {
-                let argv = services::cmdline(pid)?;
+                let mut argv = services::cmdline(pid)?;
+                let config = self.host.path(CONFIG_FILE);
+                let has_config = argv.iter().any(|arg| arg.starts_with("--config-file"));
+                if !self.host.is_real() && !has_config && config.exists() {
+                    // Started before the file existed: it must read it now.
+                    argv.push(format!("--config-file={}", config.display()));
+                }
                 services::send(pid, Signal::SIGTERM)?;
                 if !services::wait_exit(pid, Duration::from_secs(60)) {
                     return Err(services::Error::NoExit { pid, seconds: 60 }.into());
                 }
-                services::spawn_detached(&argv, &self.host.path(LOG_FILE))?;
-                self.wait_up().await
+                let pid = services::spawn_detached(&argv, &self.host.path(LOG_FILE))?;
+                self.wait_up(Some(pid)).await
             }
             None => self.start().await,
         }
@@ -124,13 +129,18 @@ impl Dockerd {
     /// The command line this tool starts dockerd with when systemd does not
     /// manage it.
     pub fn command(&self) -> Vec<String> {
-        let mut argv = vec![
-            "dockerd".to_owned(),
-            format!("--config-file={}", self.host.path(CONFIG_FILE).display()),
+        let mut argv = vec!["dockerd".to_owned()];
+        // dockerd refuses a `--config-file` that does not exist; its default
+        // (`/etc/docker/daemon.json`) may be missing.
+        let config = self.host.path(CONFIG_FILE);
+        if config.exists() {
+            argv.push(format!("--config-file={}", config.display()));
+        }
+        argv.extend([
             format!("--pidfile={}", self.host.path(&self.pidfile).display()),
             format!("--host={}", self.api.url()),
             format!("--group={}", self.group),
-        ];
+        ]);
         argv.extend(self.extra_args.iter().cloned());
         argv
     }
@@ -140,24 +150,41 @@ impl Dockerd {
         if let Some(systemd) = self.systemd() {
             systemd.run(&["enable", "--now", "docker.service"])?;
             let _ = systemd.run(&["enable", "--now", "docker.socket"]);
-            return self.wait_up().await;
+            return self.wait_up(None).await;
         }
-        services::spawn_detached(&self.command(), &self.host.path(LOG_FILE))?;
-        self.wait_up().await
+        let pid = services::spawn_detached(&self.command(), &self.host.path(LOG_FILE))?;
+        self.wait_up(Some(pid)).await
     }
 
-    async fn wait_up(&self) -> Result<()> {
-        if self.api.wait_until_up(START_LIMIT).await {
-            return Ok(());
+    /// Wait until the API answers; give up early when the process we
+    /// started (`pid`) has exited.
+    async fn wait_up(&self, pid: Option<u32>) -> Result<()> {
+        let log = self.host.path(LOG_FILE);
+        let deadline = tokio::time::Instant::now() + START_LIMIT;
+        loop {
+            if self.api.ping(Duration::from_secs(2)).await {
+                return Ok(());
+            }
+            if let Some(pid) = pid {
+                if !services::is_alive(pid as i32) {
+                    let tail = std::fs::read_to_string(&log).unwrap_or_default();
+                    let last = tail.lines().last().unwrap_or("").to_owned();
+                    bail!(
+                        "dockerd exited before answering on `{}`: {last} (log `{}`)",
+                        self.api.socket().display(),
+                        log.display()
+                    );
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!(
+                    "dockerd did not answer on `{}` within {} s (log `{}`, or `journalctl -u docker` under systemd)",
+                    self.api.socket().display(),
+                    START_LIMIT.as_secs(),
+                    log.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        Err(anyhow::anyhow!(
-            "dockerd did not answer on `{}` within {} s",
-            self.api.socket().display(),
-            START_LIMIT.as_secs()
-        )
-        .context(Hint(format!(
-            "its log is `{}` (or `journalctl -u docker` under systemd)",
-            self.host.path(LOG_FILE).display()
-        ))))
     }
 }

@@ -55,10 +55,16 @@ fn show(program: &str, args: &[&str]) -> String {
 
 /// Run a command to completion; its stdout on success.
 pub fn run(program: &str, args: &[&str]) -> Result<String, Error> {
+    run_env(program, args, &[])
+}
+
+/// [`run`] with extra environment variables for the child.
+pub fn run_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<String, Error> {
     let command = show(program, args);
     tracing::debug!("running `{command}`");
     let output = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .map_err(|source| Error::Spawn {
