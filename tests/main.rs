@@ -11,6 +11,7 @@ mod support;
 
 mod cli;
 mod completions;
+mod ensure_docker;
 mod harness;
 mod pause;
 mod results;

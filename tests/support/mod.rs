@@ -14,6 +14,7 @@ pub mod distribution;
 pub mod docker;
 pub mod fixtures;
 pub mod images;
+pub mod own_dockerd;
 pub mod tls;
 
 use assert_cmd::Command;
