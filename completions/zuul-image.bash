@@ -110,7 +110,7 @@ _zuul__image() {
 
     case "${cmd}" in
         zuul__image)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help"
+            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -132,6 +132,10 @@ _zuul__image() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -144,7 +148,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__build__subcmd__image)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -163,6 +167,10 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -178,7 +186,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__completions)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version bash elvish fish powershell zsh"
+            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -197,6 +205,10 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -212,12 +224,28 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__ensure__subcmd__docker)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --docker-host --docker-pidfile --dockerd-arg --user --vars --extra-var --results --root --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --docker-pidfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dockerd-arg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --vars)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -231,6 +259,10 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -442,7 +474,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__pause)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -461,6 +493,10 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -476,7 +512,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__promote__subcmd__image)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -495,6 +531,10 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -510,7 +550,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__pull__subcmd__from__subcmd__intermediate)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,6 +569,10 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -544,7 +588,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__push__subcmd__to__subcmd__intermediate)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -563,6 +607,10 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -578,7 +626,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__registry)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version serve help"
+            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -597,6 +645,10 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -654,7 +706,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__registry__subcmd__serve)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -676,6 +728,10 @@ _zuul__image() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -688,7 +744,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__run__subcmd__buildset__subcmd__registry)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -707,6 +763,10 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -722,7 +782,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__upload__subcmd__image)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -741,6 +801,10 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -756,12 +820,28 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__use__subcmd__buildset__subcmd__registry)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --namespace --docker-user --docker-host --docker-pidfile --vars --extra-var --results --root --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --docker-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --docker-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --docker-pidfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --vars)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -775,6 +855,10 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -233,3 +233,334 @@ fn results_file_fallback_and_flags() {
         "{buildkit}"
     );
 }
+
+// ---- real components -------------------------------------------------------
+
+mod real {
+    use crate::support::distribution::{Distribution, Options};
+    use crate::support::images::{Image, image_layout, skopeo_push};
+    use crate::support::own_dockerd::OwnDockerd;
+    use crate::support::{run, zuul_image};
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    const ALIAS: &str = "zuul-jobs.buildset-registry";
+
+    /// The buildset registry for these tests: a TLS registry whose
+    /// certificate names the alias, readable anonymously like the real one.
+    /// Switching to the embedded registry (issue 3) is this one function.
+    fn buildset_registry() -> Distribution {
+        Distribution::start_named(Options { auth: false }, &[ALIAS])
+    }
+
+    fn registry_var(registry: &Distribution) -> serde_json::Value {
+        serde_json::json!({"buildset_registry": {
+            "host": "127.0.0.1", "port": registry.port, "username": "zuul",
+            "password": "buildset-password", "cert": registry.certs.ca_pem,
+        }})
+    }
+
+    /// The real `/etc/hosts` gets the alias line our command wrote under
+    /// its root, for as long as any test holds a guard; the original file
+    /// comes back when the last guard is dropped.
+    static HOSTS: Mutex<(usize, Option<Vec<u8>>)> = Mutex::new((0, None));
+
+    struct HostsAlias;
+
+    impl HostsAlias {
+        fn add(line: &str) -> HostsAlias {
+            let mut state = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
+            if state.0 == 0 {
+                let original = std::fs::read("/etc/hosts").unwrap();
+                let mut text = original.clone();
+                if !text.ends_with(b"\n") {
+                    text.push(b'\n');
+                }
+                text.extend_from_slice(line.as_bytes());
+                std::fs::write("/etc/hosts", text).unwrap();
+                state.1 = Some(original);
+            }
+            state.0 += 1;
+            HostsAlias
+        }
+    }
+
+    impl Drop for HostsAlias {
+        fn drop(&mut self) {
+            let mut state = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
+            state.0 -= 1;
+            if state.0 == 0 {
+                if let Some(original) = state.1.take() {
+                    let _ = std::fs::write("/etc/hosts", original);
+                }
+            }
+        }
+    }
+
+    /// A per-port `certs.d/<alias>:<port>` directory of the real machine,
+    /// copied from what our command wrote under its root; removed on drop.
+    struct RealCertDir(PathBuf);
+
+    impl RealCertDir {
+        fn copy(root: &Path, dir: &str) -> RealCertDir {
+            let real = PathBuf::from(dir);
+            std::fs::create_dir_all(&real).unwrap();
+            let ours = root.join(dir.trim_start_matches('/')).join("ca.crt");
+            std::fs::copy(&ours, real.join("ca.crt")).unwrap();
+            RealCertDir(real)
+        }
+    }
+
+    impl Drop for RealCertDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// The alias line our command wrote into `<root>/etc/hosts`.
+    fn alias_line(root: &Path) -> String {
+        let hosts = std::fs::read_to_string(root.join("etc/hosts")).unwrap();
+        let line = hosts
+            .lines()
+            .find(|line| line.ends_with(ALIAS))
+            .expect("the alias line")
+            .to_owned();
+        assert_eq!(line, format!("127.0.0.1\t{ALIAS}"));
+        format!("{line}\n")
+    }
+
+    fn push(registry: &Distribution, name: &str, work: &Path) {
+        let layout = image_layout(&work.join(name.replace('/', "_")), &Image::busybox());
+        skopeo_push(
+            &layout,
+            &format!("{}/{name}:latest", registry.address()),
+            &registry.cert_dir(),
+            None,
+        );
+    }
+
+    #[test]
+    #[ignore = "needs real components: run tests/run-all.sh"]
+    fn docker_pulls_and_builds_through_the_mirror_after_a_reload() {
+        let work = tempfile::tempdir().unwrap();
+        let registry = buildset_registry();
+        // `example/base` is a docker.io name: stored un-prefixed.
+        push(&registry, "example/base", work.path());
+
+        // Go caches /etc/hosts for a few seconds: the real alias goes in
+        // before dockerd starts (and is checked against ours below).
+        let expected_line = format!("127.0.0.1\t{ALIAS}\n");
+        let _hosts = HostsAlias::add(&expected_line);
+        let dockerd = OwnDockerd::new();
+        crate::support::write(
+            dockerd.root.path(),
+            "etc/docker/daemon.json",
+            "{\"labels\": [\"site=kept\"]}\n",
+        );
+        crate::support::write(
+            dockerd.root.path(),
+            "etc/passwd",
+            "root:x:0:0:root:/root:/bin/bash\n",
+        );
+        zuul_image()
+            .env_remove("DOCKER_HOST")
+            .args(dockerd.ensure_docker_args())
+            .timeout(Duration::from_secs(180))
+            .assert()
+            .success();
+        dockerd.build_busybox("zuul-image-test/busybox");
+        let container = run(dockerd.cli().args([
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "zuul-image-test/busybox",
+            "/bin/busybox",
+            "sleep",
+            "600",
+        ]))
+        .trim()
+        .to_owned();
+        let pid = dockerd.pid().unwrap();
+
+        let vars = crate::support::write(
+            work.path(),
+            "vars.json",
+            &registry_var(&registry).to_string(),
+        );
+        let output = zuul_image()
+            .env_remove("DOCKER_HOST")
+            .arg("--root")
+            .arg(dockerd.root.path())
+            .args(["--vars", &vars, "use-buildset-registry"])
+            .arg(format!("--docker-host={}", dockerd.host()))
+            .timeout(Duration::from_secs(120))
+            .assert()
+            .success();
+        let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+        assert!(stderr.contains("reloaded dockerd (SIGHUP"), "{stderr}");
+        assert!(!stderr.contains("buildset-password"), "{stderr}");
+
+        // Reload, not restart: same daemon, the container still runs.
+        assert_eq!(dockerd.pid(), Some(pid), "dockerd was restarted");
+        let state =
+            run(dockerd
+                .cli()
+                .args(["inspect", "--format", "{{.State.Running}}", &container]));
+        assert_eq!(state.trim(), "true", "the running container was stopped");
+        let mirrors =
+            run(dockerd
+                .cli()
+                .args(["info", "--format", "{{json .RegistryConfig.Mirrors}}"]));
+        assert!(
+            mirrors.contains(&format!("https://{ALIAS}:{}/", registry.port)),
+            "{mirrors}"
+        );
+        let labels = run(dockerd.cli().args(["info", "--format", "{{json .Labels}}"]));
+        assert!(labels.contains("site=kept"), "{labels}");
+
+        // What the machine needs besides daemon.json, from our output.
+        assert_eq!(alias_line(dockerd.root.path()), expected_line);
+        let _certs = RealCertDir::copy(
+            dockerd.root.path(),
+            &format!("/etc/docker/certs.d/{ALIAS}:{}", registry.port),
+        );
+
+        // No internet here: only the mirror can serve these.
+        let pull = dockerd
+            .cli()
+            .args(["pull", "example/base:latest"])
+            .output()
+            .unwrap();
+        assert!(
+            pull.status.success(),
+            "pull failed: {}\ndockerd log:\n{}",
+            String::from_utf8_lossy(&pull.stderr),
+            std::fs::read_to_string(dockerd.path("var/log/dockerd.log")).unwrap_or_default()
+        );
+        run(dockerd.cli().args(["rmi", "example/base:latest"]));
+        let context = work.path().join("build");
+        crate::support::write(
+            &context,
+            "Dockerfile",
+            "FROM example/base\nLABEL built=through-the-mirror\n",
+        );
+        run(dockerd
+            .cli()
+            .env("DOCKER_BUILDKIT", "0")
+            .args(["build", "-q", "-t", "zuul-image-test/built"])
+            .arg(&context));
+        let label = run(dockerd.cli().args([
+            "inspect",
+            "--format",
+            "{{index .Config.Labels \"built\"}}",
+            "zuul-image-test/built",
+        ]));
+        assert_eq!(label.trim(), "through-the-mirror");
+
+        // A second run changes nothing and does not reload again.
+        let output = zuul_image()
+            .env_remove("DOCKER_HOST")
+            .arg("--root")
+            .arg(dockerd.root.path())
+            .args(["--vars", &vars, "use-buildset-registry"])
+            .arg(format!("--docker-host={}", dockerd.host()))
+            .assert()
+            .success();
+        let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+        assert!(
+            !stderr.contains("updated") && !stderr.contains("reloaded"),
+            "{stderr}"
+        );
+    }
+
+    fn containers(program: &str, storage: &Path, registries_conf: &Path) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env("CONTAINERS_REGISTRIES_CONF", registries_conf)
+            .arg("--root")
+            .arg(storage.join("storage"))
+            .arg("--runroot")
+            .arg(storage.join("run"))
+            .args(["--storage-driver", "vfs"]);
+        command
+    }
+
+    #[test]
+    #[ignore = "needs real components: run tests/run-all.sh"]
+    fn podman_and_buildah_pull_through_registries_conf() {
+        let work = tempfile::tempdir().unwrap();
+        let registry = buildset_registry();
+        // A quay.io image: stored under `quay.io/…`.
+        push(&registry, "quay.io/org/img", work.path());
+
+        let root = tempfile::tempdir().unwrap();
+        crate::support::write(
+            root.path(),
+            "etc/passwd",
+            "root:x:0:0:root:/root:/bin/bash\n",
+        );
+        let vars = crate::support::write(
+            work.path(),
+            "vars.json",
+            &registry_var(&registry).to_string(),
+        );
+        zuul_image()
+            .env_remove("DOCKER_HOST")
+            .arg("--root")
+            .arg(root.path())
+            .args(["--vars", &vars, "use-buildset-registry"])
+            .assert()
+            .success();
+        let _hosts = HostsAlias::add(&alias_line(root.path()));
+        let _certs = RealCertDir::copy(
+            root.path(),
+            &format!("/etc/containers/certs.d/{ALIAS}:{}", registry.port),
+        );
+        let conf = root.path().join("etc/containers/registries.conf");
+
+        let podman = tempfile::tempdir().unwrap();
+        run(containers("podman", podman.path(), &conf).args([
+            "pull",
+            "-q",
+            "quay.io/org/img:latest",
+        ]));
+        let id = run(containers("podman", podman.path(), &conf).args([
+            "image",
+            "inspect",
+            "--format",
+            "{{.Digest}}",
+            "quay.io/org/img:latest",
+        ]));
+        assert!(id.trim().starts_with("sha256:"), "{id}");
+
+        let buildah = tempfile::tempdir().unwrap();
+        let context = work.path().join("build");
+        crate::support::write(
+            &context,
+            "Containerfile",
+            "FROM quay.io/org/img\nLABEL built=through-the-mirror\n",
+        );
+        run(containers("buildah", buildah.path(), &conf)
+            .args([
+                "bud",
+                "--isolation",
+                "chroot",
+                "-q",
+                "-t",
+                "localhost/built",
+                "-f",
+            ])
+            .arg(context.join("Containerfile"))
+            .arg(&context));
+        let label = run(containers("buildah", buildah.path(), &conf).args([
+            "inspect",
+            "--format",
+            "{{index .Docker.Config.Labels \"built\"}}",
+            "localhost/built",
+        ]));
+        assert_eq!(label.trim(), "through-the-mirror");
+    }
+}

@@ -152,6 +152,12 @@ impl Dockerd {
             let _ = systemd.run(&["enable", "--now", "docker.socket"]);
             return self.wait_up(None).await;
         }
+        let config = self.host.path(CONFIG_FILE);
+        if !self.host.is_real() && !config.exists() {
+            // Under another root the daemon must not fall back to the
+            // machine's own `/etc/docker/daemon.json`.
+            crate::fs::write_atomic(&config, b"{}\n", crate::fs::PUBLIC)?;
+        }
         let pid = services::spawn_detached(&self.command(), &self.host.path(LOG_FILE))?;
         self.wait_up(Some(pid)).await
     }

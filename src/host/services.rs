@@ -230,7 +230,12 @@ mod tests {
         let log = dir.path().join("log/sleep.log");
         let pid = spawn_detached(&["sleep".into(), "30".into()], &log).unwrap() as i32;
         assert!(is_alive(pid));
-        assert_eq!(cmdline(pid).unwrap(), ["sleep", "30"]);
+        // Until the child has exec'd, /proc shows the parent's command line.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while cmdline(pid).unwrap() != ["sleep", "30"] {
+            assert!(Instant::now() < deadline, "{:?}", cmdline(pid));
+            std::thread::sleep(Duration::from_millis(10));
+        }
         std::fs::write(dir.path().join("p.pid"), format!("{pid}\n")).unwrap();
         let host = Host::new(dir.path());
         assert_eq!(pid_from_file(&host, "/p.pid"), Some(pid));

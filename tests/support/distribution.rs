@@ -41,9 +41,16 @@ impl Distribution {
     }
 
     pub fn start_with(options: Options) -> Distribution {
+        Distribution::start_named(options, &[])
+    }
+
+    /// Like [`Distribution::start_with`], with extra DNS names in its
+    /// certificate (`zuul-jobs.buildset-registry` for a buildset registry
+    /// stand-in).
+    pub fn start_named(options: Options, names: &[&str]) -> Distribution {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let certs = server_certs(&[]);
+        let certs = server_certs(names);
         let password: String = {
             use rand::Rng;
             rand::thread_rng()
