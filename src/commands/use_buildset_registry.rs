@@ -229,14 +229,27 @@ async fn reload_docker(
             .printer
             .status(format!("reloaded dockerd (SIGHUP to pid {pid})")),
     }
+    if dockerd
+        .wait_for_mirror(mirror, Duration::from_secs(20))
+        .await?
+    {
+        return Ok(());
+    }
+    // Only when a reload could not apply it: a restart stops containers
+    // that have no restart policy and no live-restore.
+    ctx.printer.warn(format!(
+        "dockerd did not take `{mirror}` on reload; restarting it"
+    ));
+    dockerd.restart().await?;
     if !dockerd
         .wait_for_mirror(mirror, Duration::from_secs(20))
         .await?
     {
         anyhow::bail!(
-            "dockerd did not take `{mirror}` as its first registry mirror after a reload"
+            "dockerd does not use `{mirror}` as its first registry mirror even after a restart"
         );
     }
+    ctx.printer.status("restarted docker");
     Ok(())
 }
 
