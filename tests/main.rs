@@ -14,3 +14,4 @@ mod completions;
 mod harness;
 mod pause;
 mod results;
+mod roles_compat;
