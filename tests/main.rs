@@ -15,4 +15,5 @@ mod ensure_docker;
 mod harness;
 mod pause;
 mod results;
+mod roles_compat;
 mod use_buildset_registry;

@@ -81,3 +81,113 @@ fn a_results_file_that_is_not_an_envelope_is_refused() {
         r#"{"data": [], "secret_data": {}}"#
     );
 }
+
+/// Zuul's own `zuul_return` (from the `zuul` package, run by the test
+/// script's Python) and `--results` agree, case by case.
+#[test]
+#[ignore = "needs real components: run tests/run-all.sh"]
+fn merge_matches_zuuls_own_zuul_return() {
+    let python = std::env::var("ZUUL_IMAGE_TEST_PYTHON")
+        .expect("ZUUL_IMAGE_TEST_PYTHON is not set: run tests/run-all.sh");
+    let cases = [
+        // (existing file, new data, new secret_data)
+        (
+            json!(null),
+            json!({"zuul": {"pause": true}}),
+            json!({"buildset_registry": {"host": "h", "port": "5000"}}),
+        ),
+        (
+            json!({"data": {"zuul": {"artifacts": [{"name": "a", "url": "u1"}]}}, "secret_data": {}}),
+            json!({"zuul": {"artifacts": [{"name": "b", "url": "u2", "metadata": {"type": "container_image"}}, {"name": "c", "url": "u3"}]}}),
+            json!({}),
+        ),
+        (
+            json!({"data": {"zuul": {"warnings": ["old"], "file_comments": {"a.py": [{"line": 1, "message": "x"}]}}}, "secret_data": {}}),
+            json!({"zuul": {"warnings": ["new"], "file_comments": {"a.py": [{"line": 2, "message": "y"}], "b.py": []}}}),
+            json!({}),
+        ),
+        (
+            json!({"data": {"zuul": {"child_jobs": ["a", "b"], "retry": true}, "x": {"k": [1], "m": 1}}, "secret_data": {"s": {"a": 1}}}),
+            json!({"zuul": {"child_jobs": ["c"], "retry": false}, "x": {"k": [2]}}),
+            json!({"s": {"b": 2}}),
+        ),
+        (
+            json!({"data": {"zuul": {"redactions": ["r1"], "warnings": ["w"]}}, "secret_data": {}}),
+            json!({"zuul": {"redactions": ["r2"], "warnings": "not a list"}}),
+            json!({}),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (index, (existing, data, secret_data)) in cases.iter().enumerate() {
+        let ours = dir.path().join(format!("ours-{index}.json"));
+        let theirs = dir.path().join(format!("theirs-{index}.json"));
+        let initial = if existing.is_null() {
+            String::new()
+        } else {
+            existing.to_string()
+        };
+        std::fs::write(&ours, &initial).unwrap();
+        std::fs::write(&theirs, &initial).unwrap();
+
+        let new = zuul_image::zuul::results::ReturnData {
+            data: data.as_object().unwrap().clone(),
+            secret_data: secret_data.as_object().unwrap().clone(),
+        };
+        zuul_image::zuul::results::merge_into_file(&ours, &new).unwrap();
+
+        let script = "import json, sys\n\
+            from zuul.ansible.base.action.zuul_return import set_value\n\
+            set_value(sys.argv[1], json.loads(sys.argv[2]), None, json.loads(sys.argv[3]), None)\n";
+        crate::support::run(
+            std::process::Command::new(&python)
+                .args(["-c", script])
+                .arg(&theirs)
+                .arg(data.to_string())
+                .arg(secret_data.to_string()),
+        );
+        assert_eq!(
+            read(ours.to_str().unwrap()),
+            read(theirs.to_str().unwrap()),
+            "case {index}"
+        );
+    }
+}
+
+/// An artifact without `url` fails in Zuul's plugin and in ours, and both
+/// leave the file as it was.
+#[test]
+#[ignore = "needs real components: run tests/run-all.sh"]
+fn invalid_artifact_is_refused_like_zuul_does() {
+    let python = std::env::var("ZUUL_IMAGE_TEST_PYTHON")
+        .expect("ZUUL_IMAGE_TEST_PYTHON is not set: run tests/run-all.sh");
+    let dir = tempfile::tempdir().unwrap();
+    let before = r#"{"data": {"zuul": {"pause": true}}, "secret_data": {}}"#;
+    let ours = write(dir.path(), "ours.json", before);
+    let theirs = write(dir.path(), "theirs.json", before);
+    let data = json!({"zuul": {"artifacts": [{"name": "org/app:latest"}]}});
+    let new = zuul_image::zuul::results::ReturnData {
+        data: data.as_object().unwrap().clone(),
+        ..Default::default()
+    };
+    let err = zuul_image::zuul::results::merge_into_file(std::path::Path::new(&ours), &new)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("data.zuul.artifacts[0].url"), "{err}");
+    let status = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import json, sys\nfrom zuul.ansible.base.action.zuul_return import set_value\n\
+             set_value(sys.argv[1], json.loads(sys.argv[2]), None, None, None)\n",
+        ])
+        .arg(&theirs)
+        .arg(data.to_string())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(
+        !status.success(),
+        "zuul's zuul_return accepted an artifact without url"
+    );
+    assert_eq!(std::fs::read_to_string(&ours).unwrap(), before);
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), before);
+}

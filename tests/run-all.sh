@@ -27,6 +27,27 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Zuul's own zuul_return plugin and ansible-core, for the tests that check
+# return data and the roles-compat playbooks against the real thing. Kept in
+# target/ so later runs reuse it.
+venv=target/test-venv
+if [ ! -x "$venv/bin/ansible-playbook" ] || [ ! -f "$venv/zuul-src/zuul/ansible/base/action/zuul_return.py" ]; then
+  say "preparing $venv (ansible-core, voluptuous, zuul's ansible plugins)"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q 'ansible-core>=2.16,<2.20' voluptuous
+  "$venv/bin/pip" download -q --no-deps -d "$venv/wheels" 'zuul==14.3.0'
+  "$venv/bin/python" -m zipfile -e "$venv"/wheels/zuul-*.whl "$venv/zuul-src"
+fi
+export ZUUL_IMAGE_TEST_PYTHON="$PWD/$venv/bin/python-zuul"
+cat > "$venv/bin/python-zuul" <<PY
+#!/bin/sh
+PYTHONPATH="$PWD/$venv/zuul-src" exec "$PWD/$venv/bin/python" "\$@"
+PY
+chmod +x "$venv/bin/python-zuul"
+export ZUUL_IMAGE_TEST_ANSIBLE="$PWD/$venv/bin"
+export ZUUL_IMAGE_TEST_ZUUL_SRC="$PWD/$venv/zuul-src"
+
 say "cargo fmt --check"
 cargo fmt --check
 say "cargo clippy --all-targets -- -D warnings"

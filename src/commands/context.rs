@@ -117,7 +117,6 @@ impl Context {
     /// Hand return data back: merged into `--results`, or the envelope on
     /// stdout. Empty return data leaves the results file untouched.
     pub fn emit(&self, data: &ReturnData) -> anyhow::Result<()> {
-        data.validate()?;
         match &self.results {
             Some(path) if data.is_empty() => {
                 tracing::debug!("nothing to return; `{}` left as it is", path.display());
@@ -126,6 +125,7 @@ impl Context {
             Some(path) => results::merge_into_file(path, data)
                 .with_context(|| format!("failed to return data into `{}`", path.display())),
             None => {
+                data.validate()?;
                 let text = serde_json::to_string(&data.to_value())?;
                 self.printer
                     .data(&text)

@@ -1,10 +1,11 @@
 //! Return data, merged exactly as Zuul's `zuul_return` merges it.
 //!
 //! The envelope is `{"data": {…}, "secret_data": {…}}`. A merge deep-merges
-//! dicts and replaces every other value, except three keys under `zuul`:
-//! `artifacts` and `warnings` put the newer call's entries first, and
-//! `file_comments` extends each file's list (older entries first); a truthy
-//! `retry` from the newer call is kept. Both halves are schema-checked
+//! dicts and replaces every other value, except these keys under `zuul`:
+//! `artifacts`, `warnings` and `redactions` put the newer call's entries
+//! first, and `file_comments` extends each file's list (older entries
+//! first); a truthy `retry` from the newer call is kept. The test suite
+//! checks this against Zuul's own `zuul_return` plugin. Both halves are schema-checked
 //! before anything is written, and the file is replaced atomically with
 //! mode 0600 because `secret_data` holds passwords.
 
@@ -110,6 +111,8 @@ pub fn merge(new: &Map<String, Value>, existing: &mut Map<String, Value>) {
     artifacts.extend(zuul_list(existing, "artifacts"));
     let mut warnings = zuul_list(new, "warnings");
     warnings.extend(zuul_list(existing, "warnings"));
+    let mut redactions = zuul_list(new, "redactions");
+    redactions.extend(zuul_list(existing, "redactions"));
     let mut file_comments = match existing
         .get("zuul")
         .and_then(|zuul| zuul.get("file_comments"))
@@ -147,6 +150,9 @@ pub fn merge(new: &Map<String, Value>, existing: &mut Map<String, Value>) {
     }
     if !warnings.is_empty() {
         put_back(existing, "warnings", Value::Array(warnings));
+    }
+    if !redactions.is_empty() {
+        put_back(existing, "redactions", Value::Array(redactions));
     }
     if let Some(retry) = retry.filter(truthy) {
         put_back(existing, "retry", retry);
@@ -254,9 +260,9 @@ pub fn read(path: &Path) -> anyhow::Result<ReturnData> {
 
 /// Merge `new` into the results file at `path` and write it atomically.
 /// Nothing is written when the file is invalid or the result fails the
-/// schema.
+/// schema. As in Zuul, the merged result is what is checked: a non-list
+/// `warnings` in `new` counts as empty and is not an error by itself.
 pub fn merge_into_file(path: &Path, new: &ReturnData) -> anyhow::Result<()> {
-    new.validate()?;
     let mut merged = read(path)?;
     merged.merge(new);
     merged.validate()?;

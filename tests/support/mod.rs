@@ -10,6 +10,7 @@
 
 #![allow(dead_code)]
 
+pub mod ansible;
 pub mod distribution;
 pub mod docker;
 pub mod fixtures;
