@@ -110,7 +110,7 @@ _zuul__image() {
 
     case "${cmd}" in
         zuul__image)
-            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help"
+            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -132,10 +132,6 @@ _zuul__image() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -148,7 +144,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__build__subcmd__image)
-            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -167,10 +163,6 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -186,7 +178,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__completions)
-            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version bash elvish fish powershell zsh"
+            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -208,10 +200,6 @@ _zuul__image() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -224,12 +212,16 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__ensure__subcmd__docker)
-            opts="-e -q -v -h -V --docker-host --docker-pidfile --dockerd-arg --user --vars --extra-var --results --root --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --root --docker-host --docker-pidfile --dockerd-arg --user --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --docker-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -259,10 +251,6 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -474,7 +462,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__pause)
-            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -493,10 +481,6 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -512,7 +496,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__promote__subcmd__image)
-            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -531,10 +515,6 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -550,7 +530,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__pull__subcmd__from__subcmd__intermediate)
-            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -569,10 +549,6 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -588,7 +564,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__push__subcmd__to__subcmd__intermediate)
-            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -607,10 +583,6 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -626,7 +598,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__registry)
-            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version serve help"
+            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -645,10 +617,6 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -706,7 +674,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__registry__subcmd__serve)
-            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -728,10 +696,6 @@ _zuul__image() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -744,7 +708,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__run__subcmd__buildset__subcmd__registry)
-            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -763,10 +727,6 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -782,7 +742,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__upload__subcmd__image)
-            opts="-e -q -v -h -V --vars --extra-var --results --root --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -804,10 +764,6 @@ _zuul__image() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -820,12 +776,16 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__use__subcmd__buildset__subcmd__registry)
-            opts="-e -q -v -h -V --namespace --docker-user --docker-host --docker-pidfile --vars --extra-var --results --root --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --root --namespace --docker-user --docker-host --docker-pidfile --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -855,10 +815,6 @@ _zuul__image() {
                     return 0
                     ;;
                 --results)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_zuul_image_global_optspecs
-    string join \n vars= e/extra-var= results= root= q/quiet v/verbose color= h/help V/version
+    string join \n vars= e/extra-var= results= q/quiet v/verbose color= h/help V/version
 end
 
 function __fish_zuul_image_needs_command
@@ -27,7 +27,6 @@ end
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_needs_command" -l root -d 'Treat DIR as the machine\'s `/` for every host file read or written (tests, image builds); host commands such as `systemctl` run only when it is `/`' -r -F
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -47,6 +46,7 @@ complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "pause" -d 'Re
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "registry" -d 'The embedded OCI registry'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l root -d 'Treat DIR as the machine\'s `/` for every host file read or written (tests, image builds); host commands such as `systemctl` run only when it is `/`' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l docker-host -d 'The Docker API socket (default: `/var/run/docker.sock` under `--root`)' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l docker-pidfile -d 'dockerd\'s pidfile, a host path under `--root`' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l dockerd-arg -d 'An extra argument for `dockerd` when this command starts it without systemd (repeatable), e.g. `--dockerd-arg=--data-root=/srv/docker`' -r
@@ -54,7 +54,6 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l 
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l root -d 'Treat DIR as the machine\'s `/` for every host file read or written (tests, image builds); host commands such as `systemctl` run only when it is `/`' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -65,7 +64,6 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -s 
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l root -d 'Treat DIR as the machine\'s `/` for every host file read or written (tests, image builds); host commands such as `systemctl` run only when it is `/`' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -73,6 +71,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-regis
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -s h -l help -d 'Print help'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l root -d 'Treat DIR as the machine\'s `/` for every host file read or written (tests, image builds); host commands such as `systemctl` run only when it is `/`' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l namespace -d 'A registry namespace to mirror (repeatable); replaces `buildset_registry_namespaces`' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l docker-user -d 'Whose `~/.docker/config.json` gets the credentials; wins over `buildset_registry_docker_user` (default: the user running this)' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l docker-host -d 'The Docker API socket to reload through (default: `/var/run/docker.sock` under `--root`)' -r
@@ -80,7 +79,6 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-regis
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l root -d 'Treat DIR as the machine\'s `/` for every host file read or written (tests, image builds); host commands such as `systemctl` run only when it is `/`' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -91,7 +89,6 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-regis
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l root -d 'Treat DIR as the machine\'s `/` for every host file read or written (tests, image builds); host commands such as `systemctl` run only when it is `/`' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -102,7 +99,6 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermed
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l root -d 'Treat DIR as the machine\'s `/` for every host file read or written (tests, image builds); host commands such as `systemctl` run only when it is `/`' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -113,7 +109,6 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermedia
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l root -d 'Treat DIR as the machine\'s `/` for every host file read or written (tests, image builds); host commands such as `systemctl` run only when it is `/`' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -124,7 +119,6 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s V 
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l root -d 'Treat DIR as the machine\'s `/` for every host file read or written (tests, image builds); host commands such as `systemctl` run only when it is `/`' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -135,7 +129,6 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s V
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l root -d 'Treat DIR as the machine\'s `/` for every host file read or written (tests, image builds); host commands such as `systemctl` run only when it is `/`' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -146,7 +139,6 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s 
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l root -d 'Treat DIR as the machine\'s `/` for every host file read or written (tests, image builds); host commands such as `systemctl` run only when it is `/`' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -157,7 +149,6 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s V -l ver
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -l root -d 'Treat DIR as the machine\'s `/` for every host file read or written (tests, image builds); host commands such as `systemctl` run only when it is `/`' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -170,7 +161,6 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not 
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l root -d 'Treat DIR as the machine\'s `/` for every host file read or written (tests, image builds); host commands such as `systemctl` run only when it is `/`' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -183,7 +173,6 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l root -d 'Treat DIR as the machine\'s `/` for every host file read or written (tests, image builds); host commands such as `systemctl` run only when it is `/`' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -49,11 +49,6 @@ pub struct GlobalArgs {
     /// mode 0600) instead of printing it on stdout.
     #[arg(long, value_name = "FILE", global = true)]
     pub results: Option<PathBuf>,
-    /// Treat DIR as the machine's `/` for every host file read or written
-    /// (tests, image builds); host commands such as `systemctl` run only
-    /// when it is `/`.
-    #[arg(long, value_name = "DIR", default_value = "/", global = true)]
-    pub root: PathBuf,
     /// Print only warnings and errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -63,6 +58,24 @@ pub struct GlobalArgs {
     /// Colour on stderr.
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     pub color: Color,
+}
+
+/// Options of the commands that configure the host. Not global: `registry
+/// serve --root` names the registry's storage instead.
+#[derive(Debug, Clone, Args)]
+pub struct HostArgs {
+    /// Treat DIR as the machine's `/` for every host file read or written
+    /// (tests, image builds); host commands such as `systemctl` run only
+    /// when it is `/`.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+}
+
+impl HostArgs {
+    /// The machine the command acts on.
+    pub fn host(&self) -> crate::host::Host {
+        crate::host::Host::new(&self.root)
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -124,25 +124,22 @@ impl std::error::Error for Hint {}
 
 /// Print a failure once: `error: …`, then `Caused by:` lines, then `hint:`.
 pub fn fatal(err: &anyhow::Error) {
-    let mut hints = Vec::new();
-    let mut messages = Vec::new();
-    for cause in err.chain() {
-        match cause.downcast_ref::<Hint>() {
-            Some(hint) => hints.push(hint.0.clone()),
-            None => messages.push(cause.to_string()),
-        }
-    }
-    let mut report = String::new();
-    let mut causes = messages.into_iter();
-    report.push_str(&format!("error: {}\n", causes.next().unwrap_or_default()));
-    let rest: Vec<String> = causes.collect();
+    // A `Hint` attached with `.context(Hint(..))` sits in the chain as a
+    // context layer; anyhow finds it by type, and it is printed last.
+    let hint = err.downcast_ref::<Hint>().map(|hint| hint.0.clone());
+    let mut messages = err
+        .chain()
+        .map(|cause| cause.to_string())
+        .filter(|message| Some(message) != hint.as_ref());
+    let mut report = format!("error: {}\n", messages.next().unwrap_or_default());
+    let rest: Vec<String> = messages.collect();
     if !rest.is_empty() {
         report.push_str("\nCaused by:\n");
         for cause in rest {
             report.push_str(&format!("    {cause}\n"));
         }
     }
-    for hint in hints {
+    if let Some(hint) = hint {
         report.push_str(&format!("hint: {hint}\n"));
     }
     eprint!("{report}");
@@ -175,4 +172,22 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_are_found_through_context_layers() {
+        let err = anyhow::anyhow!("connection refused")
+            .context(Hint("is the registry running?".into()))
+            .context("failed to reach `reg:5000`");
+        assert_eq!(
+            err.downcast_ref::<Hint>().map(|h| h.0.as_str()),
+            Some("is the registry running?")
+        );
+        let messages: Vec<String> = err.chain().map(|c| c.to_string()).collect();
+        assert_eq!(messages[0], "failed to reach `reg:5000`");
+    }
 }

@@ -15,10 +15,10 @@ fn rejects(extra: &[&str], files: &[(&str, &str)], expected: &str) {
     let before = tree(root.path());
     let socket = root.path().join("none.sock");
     let output = zuul_image()
-        .arg("--root")
-        .arg(root.path())
         .args(extra)
         .arg("ensure-docker")
+        .arg("--root")
+        .arg(root.path())
         .arg(format!("--docker-host=unix://{}", socket.display()))
         .assert()
         .code(2);

@@ -28,11 +28,11 @@ fn check_case(case: &str) -> tempfile::TempDir {
     let run = || {
         zuul_image()
             .env_remove("DOCKER_HOST")
-            .arg("--root")
-            .arg(root.path())
             .arg("--vars")
             .arg(vars_file(&dir))
             .arg("use-buildset-registry")
+            .arg("--root")
+            .arg(root.path())
             .assert()
             .success()
     };
@@ -98,9 +98,9 @@ fn rejects(vars: serde_json::Value, files: &[(&str, &str)], expected: &str) {
     let before = tree(root.path());
     let output = zuul_image()
         .env_remove("DOCKER_HOST")
+        .args(["--vars", &vars_file, "use-buildset-registry"])
         .arg("--root")
         .arg(root.path())
-        .args(["--vars", &vars_file, "use-buildset-registry"])
         .assert()
         .code(2);
     let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
@@ -212,8 +212,6 @@ fn results_file_fallback_and_flags() {
     );
     zuul_image()
         .env_remove("DOCKER_HOST")
-        .arg("--root")
-        .arg(root.path())
         .args([
             "--results",
             &results,
@@ -221,6 +219,8 @@ fn results_file_fallback_and_flags() {
             "--namespace",
             "ghcr.io",
         ])
+        .arg("--root")
+        .arg(root.path())
         .assert()
         .success();
     let conf = std::fs::read_to_string(root.path().join("etc/containers/registries.conf")).unwrap();
@@ -392,9 +392,9 @@ mod real {
         );
         let output = zuul_image()
             .env_remove("DOCKER_HOST")
+            .args(["--vars", &vars, "use-buildset-registry"])
             .arg("--root")
             .arg(dockerd.root.path())
-            .args(["--vars", &vars, "use-buildset-registry"])
             .arg(format!("--docker-host={}", dockerd.host()))
             .timeout(Duration::from_secs(120))
             .assert()
@@ -463,9 +463,9 @@ mod real {
         // A second run changes nothing and does not reload again.
         let output = zuul_image()
             .env_remove("DOCKER_HOST")
+            .args(["--vars", &vars, "use-buildset-registry"])
             .arg("--root")
             .arg(dockerd.root.path())
-            .args(["--vars", &vars, "use-buildset-registry"])
             .arg(format!("--docker-host={}", dockerd.host()))
             .assert()
             .success();
@@ -509,9 +509,9 @@ mod real {
         );
         zuul_image()
             .env_remove("DOCKER_HOST")
+            .args(["--vars", &vars, "use-buildset-registry"])
             .arg("--root")
             .arg(root.path())
-            .args(["--vars", &vars, "use-buildset-registry"])
             .assert()
             .success();
         let _hosts = HostsAlias::add(&alias_line(root.path()));

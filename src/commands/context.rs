@@ -3,7 +3,6 @@
 //! share (`zuul`, `buildset_registry` with its results-file fallback).
 
 use crate::cli::GlobalArgs;
-use crate::host::Host;
 use crate::output::Printer;
 use crate::zuul::artifacts;
 use crate::zuul::images::Images;
@@ -21,8 +20,6 @@ pub struct Context {
     pub printer: Printer,
     /// `--results FILE`: merge return data there instead of printing it.
     pub results: Option<PathBuf>,
-    /// `--root DIR`: where the host's `/` is for host configuration.
-    pub root: PathBuf,
 }
 
 /// Check the shape of every known variable that is set.
@@ -54,13 +51,7 @@ impl Context {
             vars,
             printer: Printer::new(global.quiet, global.color),
             results: global.results.clone(),
-            root: global.root.clone(),
         })
-    }
-
-    /// The machine host-configuration commands act on (`--root`).
-    pub fn host(&self) -> Host {
-        Host::new(&self.root)
     }
 
     /// The typed `zuul` dict; an empty one when it is not given.

@@ -28,6 +28,8 @@ use serde::Deserialize;
 /// detached with a pidfile and a log.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub host: crate::cli::HostArgs,
     /// The Docker API socket (default: `/var/run/docker.sock` under `--root`).
     #[arg(long, value_name = "unix://PATH", env = "DOCKER_HOST")]
     pub docker_host: Option<String>,
@@ -125,7 +127,7 @@ fn on_path(program: &str) -> bool {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<()> {
-    let host = ctx.host();
+    let host = args.host.host();
     let settings = settings(&args, ctx, &host)?;
     let api = use_buildset_registry::docker_api(&host, args.docker_host.as_deref())?;
     let dockerd = Dockerd {
@@ -195,6 +197,7 @@ pub async fn run(args: Args, ctx: &Context) -> Result<()> {
 
     if settings.use_buildset_registry {
         let args = use_buildset_registry::Args {
+            host: args.host.clone(),
             namespaces: Vec::new(),
             docker_user: Some("root".to_owned()),
             docker_host: Some(dockerd.api.url()),

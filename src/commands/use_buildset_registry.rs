@@ -27,6 +27,8 @@ use std::time::Duration;
 /// when its bytes change.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub host: crate::cli::HostArgs,
     /// A registry namespace to mirror (repeatable); replaces
     /// `buildset_registry_namespaces`.
     #[arg(long = "namespace", value_name = "REGISTRY")]
@@ -117,7 +119,7 @@ pub async fn run(args: Args, ctx: &Context) -> Result<()> {
 /// Configure the host; `ensure-docker` calls this too when
 /// `docker_use_buildset_registry` is set.
 pub async fn apply(args: Args, ctx: &Context) -> Result<()> {
-    let host = ctx.host();
+    let host = args.host.host();
     let inputs = inputs(&args, ctx)?;
     let api = docker_api(&host, args.docker_host.as_deref())?;
     let planned = buildset::plan(&host, &inputs)?;

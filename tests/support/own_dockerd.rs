@@ -41,9 +41,12 @@ impl OwnDockerd {
 
     /// The `ensure-docker` flags that make the daemon private to this root.
     pub fn ensure_docker_args(&self) -> Vec<String> {
-        let mut args = vec!["--root".to_owned(), self.root.path().display().to_string()];
-        let tail = [
+        let mut args = vec![
             "ensure-docker".to_owned(),
+            "--root".to_owned(),
+            self.root.path().display().to_string(),
+        ];
+        let tail = [
             format!("--docker-host={}", self.host()),
             format!("--dockerd-arg=--data-root={}", self.path("data").display()),
             format!("--dockerd-arg=--exec-root={}", self.path("x").display()),
