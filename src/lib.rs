@@ -10,6 +10,7 @@ pub mod exit;
 pub mod fs;
 pub mod output;
 pub mod reference;
+pub mod registry;
 pub mod secret;
 pub mod zuul;
 
