@@ -10,6 +10,7 @@ use crate::registry::copy::{CopyRequest, Endpoint, copy_images};
 use crate::registry::progress::PrinterObserver;
 use crate::zuul::artifacts;
 use crate::zuul::registries::IntermediateRegistry;
+use crate::zuul::results::ReturnData;
 use anyhow::Context as _;
 use std::sync::Arc;
 
@@ -43,7 +44,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         ctx.printer.status(format!(
             "no container image artifacts in `{var}`: nothing to pull"
         ));
-        return Ok(());
+        return ctx.emit(&ReturnData::default());
     }
 
     let mut connections = Connections::new(args.jobs.into());
@@ -82,5 +83,6 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         images.len(),
         summary(&report)
     ));
-    Ok(())
+    // Nothing to return; the empty envelope keeps stdout valid JSON.
+    ctx.emit(&ReturnData::default())
 }

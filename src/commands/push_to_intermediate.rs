@@ -92,12 +92,12 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     if !zuul_success(ctx)? {
         ctx.printer
             .status("zuul_success is false: the run phase failed, nothing is pushed");
-        return Ok(());
+        return ctx.emit(&ReturnData::default());
     }
     let Some(images) = images(&args, ctx)? else {
         ctx.printer
             .status("neither `docker_images` nor `container_images` is defined: nothing to push");
-        return Ok(());
+        return ctx.emit(&ReturnData::default());
     };
     let build = match &args.build {
         Some(build) => build.clone(),
