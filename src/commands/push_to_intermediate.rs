@@ -99,6 +99,8 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             .status("neither `docker_images` nor `container_images` is defined: nothing to push");
         return ctx.emit(&ReturnData::default());
     };
+    let intermediate = IntermediateRegistry::from_vars(&ctx.vars, COMMAND)?;
+    let buildset = ctx.require_buildset_registry(COMMAND)?;
     let build = match &args.build {
         Some(build) => build.clone(),
         None => ctx.zuul()?.build.ok_or_else(|| Error::Missing {
@@ -113,8 +115,6 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             format!("`{build}` cannot be part of a tag"),
         )
     })?;
-    let buildset = ctx.require_buildset_registry(COMMAND)?;
-    let intermediate = IntermediateRegistry::from_vars(&ctx.vars, COMMAND)?;
 
     let mut connections = Connections::new(args.jobs.into());
     let source = connections.buildset(&buildset, "buildset_registry")?;
