@@ -7,6 +7,7 @@
 
 mod fake;
 mod proxy;
+mod real;
 
 use fake::{Auth, Server};
 use reqwest::Method;
