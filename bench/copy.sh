@@ -34,8 +34,8 @@ say() { printf '==> %s\n' "$*" >&2; }
 now() { date +%s.%N; }
 elapsed() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 
-SRC=$(start_registry src)
-DST=$(start_registry dst)
+start_registry src; SRC=$REGISTRY_PORT
+start_registry dst; DST=$REGISTRY_PORT
 say "source 127.0.0.1:$SRC, destination 127.0.0.1:$DST, work dir $BENCH_DIR"
 
 # Client credentials in files only (never on a command line).

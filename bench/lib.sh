@@ -28,7 +28,8 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_registry NAME -> prints the port; storage under $BENCH_DIR/NAME
+# start_registry NAME: sets REGISTRY_PORT; storage under $BENCH_DIR/NAME.
+# Call it directly, not in $(...), so REGISTRY_PIDS keeps the pid.
 start_registry() {
     local name=$1 port
     bench_ca
@@ -65,7 +66,7 @@ YAML
         curl -s -o /dev/null --cacert "$BENCH_DIR/ca.crt" "https://127.0.0.1:$port/v2/" && break
         sleep 0.1
     done
-    echo "$port"
+    REGISTRY_PORT=$port
 }
 
 stop_registries() {
