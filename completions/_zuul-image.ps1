@@ -107,6 +107,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             break
         }
         'zuul-image;pull-from-intermediate' {
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Blob transfers at once per registry')
             [CompletionResult]::new('--vars', '--vars', [CompletionResultType]::ParameterName, 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
@@ -123,6 +124,10 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             break
         }
         'zuul-image;push-to-intermediate' {
+            [CompletionResult]::new('--repository', '--repository', [CompletionResultType]::ParameterName, 'Push this repository instead of the image list in the variables')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'A tag of --repository (repeatable; default `latest`)')
+            [CompletionResult]::new('--build', '--build', [CompletionResultType]::ParameterName, 'The build id used in intermediate tags (default: `zuul.build`)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Blob transfers at once per registry')
             [CompletionResult]::new('--vars', '--vars', [CompletionResultType]::ParameterName, 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')

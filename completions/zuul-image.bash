@@ -530,12 +530,16 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__pull__subcmd__from__subcmd__intermediate)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --jobs --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --vars)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -564,12 +568,28 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__push__subcmd__to__subcmd__intermediate)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --repository --tag --build --jobs --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --repository)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --build)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --vars)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -100,6 +100,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand --version 'Print version'
         }
         &'zuul-image;pull-from-intermediate'= {
+            cand --jobs 'Blob transfers at once per registry'
             cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
@@ -115,6 +116,10 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand --version 'Print version'
         }
         &'zuul-image;push-to-intermediate'= {
+            cand --repository 'Push this repository instead of the image list in the variables'
+            cand --tag 'A tag of --repository (repeatable; default `latest`)'
+            cand --build 'The build id used in intermediate tags (default: `zuul.build`)'
+            cand --jobs 'Blob transfers at once per registry'
             cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'

@@ -86,6 +86,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-regis
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -s h -l help -d 'Print help'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l jobs -d 'Blob transfers at once per registry' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
@@ -96,6 +97,10 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermed
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -s h -l help -d 'Print help'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l repository -d 'Push this repository instead of the image list in the variables' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l tag -d 'A tag of --repository (repeatable; default `latest`)' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l build -d 'The build id used in intermediate tags (default: `zuul.build`)' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l jobs -d 'Blob transfers at once per registry' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F

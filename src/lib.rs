@@ -12,6 +12,7 @@ pub mod fs;
 pub mod host;
 pub mod output;
 pub mod reference;
+pub mod registry;
 pub mod secret;
 pub mod zuul;
 

@@ -13,6 +13,7 @@ mod cli;
 mod completions;
 mod ensure_docker;
 mod harness;
+mod intermediate;
 mod pause;
 mod results;
 mod roles_compat;

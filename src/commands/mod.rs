@@ -4,6 +4,7 @@
 
 pub mod build_image;
 pub mod completions;
+pub mod connect;
 pub mod context;
 pub mod ensure_docker;
 pub mod pause;

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Copy benchmark: zuul-image's copy engine against `skopeo copy --all` and a
+# raw parallel curl GET->PUT of the same blobs, between two TLS + htpasswd
+# distribution registries on 127.0.0.1. Prints a table of times and ratios
+# from one run of each scenario.
+#
+#   bench/copy.sh [--size-mib 1024] [--small-layers 40] [--runs 1]
+#
+# Needs: a release build (`cargo build --release`), docker-registry,
+# skopeo, curl, openssl, htpasswd, python3. Every scenario starts from a
+# fresh destination registry (storage wiped and restarted) and skopeo's
+# blob-info caches are removed before each skopeo run, so nothing is
+# remembered between runs except the source registry's content.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE_MIB=1024
+SMALL_LAYERS=40
+while [ $# -gt 0 ]; do
+    case $1 in
+        --size-mib) SIZE_MIB=$2; shift 2 ;;
+        --small-layers) SMALL_LAYERS=$2; shift 2 ;;
+        *) echo "usage: $0 [--size-mib N] [--small-layers N]" >&2; exit 2 ;;
+    esac
+done
+
+BIN=${ZUUL_IMAGE:-target/release/zuul-image}
+[ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+
+. bench/lib.sh
+trap 'stop_registries; rm -rf "$BENCH_DIR"' EXIT
+
+say() { printf '==> %s\n' "$*" >&2; }
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(f'{$2 - $1:.2f}')"; }
+
+start_registry src; SRC=$REGISTRY_PORT
+start_registry dst; DST=$REGISTRY_PORT
+say "source 127.0.0.1:$SRC, destination 127.0.0.1:$DST, work dir $BENCH_DIR"
+
+# Client credentials in files only (never on a command line).
+python3 - "$BENCH_DIR" "$BENCH_USER" "$BENCH_PASS" "$SRC" "$DST" <<'PY'
+import base64, json, os, sys
+d, user, pw, src, dst = sys.argv[1:]
+auth = base64.b64encode(f"{user}:{pw}".encode()).decode()
+with open(os.path.join(d, "auth.json"), "w") as f:
+    json.dump({"auths": {f"127.0.0.1:{src}": {"auth": auth}, f"127.0.0.1:{dst}": {"auth": auth}}}, f)
+with open(os.path.join(d, "curlrc"), "w") as f:
+    f.write(f'user = "{user}:{pw}"\n')
+ca = open(os.path.join(d, "ca.crt")).read()
+def reg(port):
+    return {"host": "127.0.0.1", "port": int(port), "username": user, "password": pw, "cert": ca}
+with open(os.path.join(d, "vars.json"), "w") as f:
+    json.dump({"zuul": {"build": "bench"}, "buildset_registry": reg(src), "intermediate_registry": reg(dst)}, f)
+PY
+chmod 600 "$BENCH_DIR/auth.json" "$BENCH_DIR/curlrc" "$BENCH_DIR/vars.json"
+
+restart_dst() {
+    local pid=${REGISTRY_PIDS[1]}
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    rm -rf "$BENCH_DIR/dst/data"
+    docker-registry serve "$BENCH_DIR/dst/config.yml" >"$BENCH_DIR/dst/log" 2>&1 &
+    REGISTRY_PIDS[1]=$!
+    for _ in $(seq 100); do
+        curl -s -o /dev/null --cacert "$BENCH_DIR/ca.crt" "https://127.0.0.1:$DST/v2/" && return
+        sleep 0.1
+    done
+}
+
+clear_skopeo_cache() {
+    rm -f /var/lib/containers/cache/blob-info-cache-v1.sqlite \
+        "$HOME/.local/share/containers/cache/blob-info-cache-v1.sqlite"
+}
+
+run_zuul() {  # repo
+    "$BIN" -q --vars "$BENCH_DIR/vars.json" push-to-intermediate --repository "$1" --tag latest >/dev/null
+}
+
+run_skopeo() {  # repo
+    clear_skopeo_cache
+    skopeo --insecure-policy copy --all -q --authfile "$BENCH_DIR/auth.json" \
+        --src-cert-dir "$BENCH_DIR/certs" --dest-cert-dir "$BENCH_DIR/certs" \
+        "docker://127.0.0.1:$SRC/$1:latest" "docker://127.0.0.1:$DST/$1:bench_latest"
+}
+
+# Raw baseline: for every blob in parallel (8 at a time), POST an upload on
+# the destination, then stream GET | PUT with Content-Length; then the
+# manifest. The least two servers can be asked to do for this copy.
+run_curl() {  # repo
+    local repo=$1 manifest
+    manifest=$(curl -sf -K "$BENCH_DIR/curlrc" --cacert "$BENCH_DIR/ca.crt" \
+        -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+        "https://127.0.0.1:$SRC/v2/$repo/manifests/latest")
+    printf '%s' "$manifest" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+for d in [m["config"]] + m["layers"]:
+    print(d["digest"], d["size"])' | sort -k2 -n -r > "$BENCH_DIR/blobs.txt"
+    export BENCH_DIR SRC DST repo
+    xargs -P 8 -L 1 bash -c '
+        digest=$0 size=$1
+        loc=$(curl -sf -K "$BENCH_DIR/curlrc" --cacert "$BENCH_DIR/ca.crt" -X POST -D - -o /dev/null \
+            "https://127.0.0.1:$DST/v2/$repo/blobs/uploads/" | tr -d "\r" | sed -n "s/^[Ll]ocation: //p")
+        case $loc in http*) ;; *) loc="https://127.0.0.1:$DST$loc" ;; esac
+        sep="?"; case $loc in *\?*) sep="&" ;; esac
+        curl -sf -K "$BENCH_DIR/curlrc" --cacert "$BENCH_DIR/ca.crt" "https://127.0.0.1:$SRC/v2/$repo/blobs/$digest" |
+            curl -sf -K "$BENCH_DIR/curlrc" --cacert "$BENCH_DIR/ca.crt" -X PUT -T - \
+                -H "Content-Length: $size" -H "Transfer-Encoding:" -H "Content-Type: application/octet-stream" \
+                -o /dev/null "$loc${sep}digest=$digest"
+    ' < "$BENCH_DIR/blobs.txt"
+    printf '%s' "$manifest" | curl -sf -K "$BENCH_DIR/curlrc" --cacert "$BENCH_DIR/ca.crt" -X PUT \
+        -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary @- -o /dev/null \
+        "https://127.0.0.1:$DST/v2/$repo/manifests/curl_latest"
+}
+
+timed() {  # command...
+    local start end
+    start=$(now)
+    "$@"
+    end=$(now)
+    elapsed "$start" "$end"
+}
+
+say "making a ${SIZE_MIB} MiB 5-layer image and a ${SMALL_LAYERS}-layer image of small layers"
+make_layout "$BENCH_DIR/big" 5 $((SIZE_MIB * 1024 * 1024 / 5)) 1
+make_layout "$BENCH_DIR/small" "$SMALL_LAYERS" $((256 * 1024)) 2
+skopeo_push "$BENCH_DIR/big" "$SRC" bench/big:latest
+skopeo_push "$BENCH_DIR/small" "$SRC" bench/small:latest
+sync
+
+results=()
+scenario() {  # name repo warm
+    local name=$1 repo=$2 warm=$3 z s c
+    if [ "$warm" = warm ]; then
+        restart_dst; run_zuul "$repo"; run_skopeo "$repo"; run_curl "$repo"
+        z=$(timed run_zuul "$repo")
+        s=$(timed run_skopeo "$repo")
+        c=-
+    else
+        restart_dst; z=$(timed run_zuul "$repo")
+        restart_dst; s=$(timed run_skopeo "$repo")
+        restart_dst; c=$(timed run_curl "$repo")
+    fi
+    say "$name: zuul-image ${z}s, skopeo ${s}s, curl ${c}s"
+    results+=("$name|$z|$s|$c")
+}
+
+scenario "1. cold, ${SIZE_MIB} MiB in 5 layers" bench/big cold
+scenario "3. cold, ${SMALL_LAYERS} small layers" bench/small cold
+scenario "4. warm re-copy, ${SIZE_MIB} MiB" bench/big warm
+
+printf '\n| scenario | zuul-image (s) | skopeo --all (s) | curl GET→PUT (s) | vs skopeo | vs curl |\n'
+printf '|---|---|---|---|---|---|\n'
+for row in "${results[@]}"; do
+    IFS='|' read -r name z s c <<<"$row"
+    python3 - "$name" "$z" "$s" "$c" <<'PY'
+import sys
+name, z, s, c = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+vs_curl = "-" if c == "-" else f"{z / float(c):.2f}x"
+print(f"| {name} | {z:.2f} | {s:.2f} | {c} | {z / s:.2f}x | {vs_curl} |")
+PY
+done

@@ -1,0 +1,110 @@
+//! How commands reach the registries their variables name: the buildset
+//! registry (its CA and `zuul` password from `buildset_registry`), the
+//! intermediate registry (optional CA and credentials from
+//! `intermediate_registry`), and any other registry (credentials from
+//! docker's and podman's auth files). One [`Registry`] per address per run,
+//! so auth tokens and connections are shared by every copy.
+//!
+//! Turns typed Zuul views into client options; speaks no HTTP itself.
+
+use crate::registry::copy::ImageOutcome;
+use crate::registry::credentials::{Credential, CredentialStore};
+use crate::registry::{Registry, RegistryOptions};
+use crate::zuul::registries::{BuildsetRegistry, IntermediateRegistry};
+use anyhow::Context as _;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The registries of one run.
+pub struct Connections {
+    store: CredentialStore,
+    concurrency: usize,
+    registries: HashMap<String, Arc<Registry>>,
+}
+
+impl Connections {
+    pub fn new(concurrency: usize) -> Connections {
+        Connections {
+            store: CredentialStore::from_env(),
+            concurrency,
+            registries: HashMap::new(),
+        }
+    }
+
+    fn open(&mut self, mut options: RegistryOptions) -> anyhow::Result<Arc<Registry>> {
+        if let Some(existing) = self.registries.get(&options.address) {
+            return Ok(existing.clone());
+        }
+        if options.credential.is_none() {
+            options.credential = self.store.lookup(&options.address).with_context(|| {
+                format!("failed to look up credentials for `{}`", options.address)
+            })?;
+        }
+        options.concurrency = self.concurrency;
+        let address = options.address.clone();
+        let registry = Arc::new(
+            Registry::new(options)
+                .with_context(|| format!("failed to set up a client for `{address}`"))?,
+        );
+        self.registries.insert(address, registry.clone());
+        Ok(registry)
+    }
+
+    /// The buildset registry, trusted through `buildset_registry.cert`.
+    pub fn buildset(
+        &mut self,
+        buildset: &BuildsetRegistry,
+        origin: &str,
+    ) -> anyhow::Result<Arc<Registry>> {
+        let mut options = RegistryOptions::new(buildset.address());
+        if let Some(cert) = &buildset.cert {
+            options
+                .ca_pems
+                .push((format!("{origin}.cert"), cert.clone()));
+        }
+        if !buildset.password.is_empty() {
+            options.credential = Some(Credential::basic(
+                &buildset.username,
+                buildset.password.clone(),
+            ));
+        }
+        self.open(options)
+    }
+
+    /// The intermediate registry, with its optional CA and credentials.
+    pub fn intermediate(
+        &mut self,
+        intermediate: &IntermediateRegistry,
+    ) -> anyhow::Result<Arc<Registry>> {
+        let mut options = RegistryOptions::new(intermediate.address());
+        if let Some(cert) = &intermediate.cert {
+            options
+                .ca_pems
+                .push(("intermediate_registry.cert".to_owned(), cert.clone()));
+        }
+        if let (Some(username), Some(password)) = (&intermediate.username, &intermediate.password) {
+            options.credential = Some(Credential::basic(username, password.clone()));
+        }
+        self.open(options)
+    }
+
+    /// Any other registry, by `host:port`.
+    pub fn other(&mut self, address: &str) -> anyhow::Result<Arc<Registry>> {
+        self.open(RegistryOptions::new(address))
+    }
+}
+
+/// A one-line summary of a copy run.
+pub fn summary(report: &crate::registry::copy::CopyReport) -> String {
+    let count = |wanted: ImageOutcome| report.images.iter().filter(|(_, o)| *o == wanted).count();
+    format!(
+        "{} copied, {} already up to date, {} superseded; blobs: {} copied ({}), {} mounted, {} already present",
+        count(ImageOutcome::Copied),
+        count(ImageOutcome::UpToDate),
+        count(ImageOutcome::Superseded),
+        report.blobs_copied,
+        crate::registry::progress::human_bytes(report.bytes_copied),
+        report.blobs_mounted,
+        report.blobs_present,
+    )
+}

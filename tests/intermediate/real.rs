@@ -1,0 +1,200 @@
+//! Both directions against real distribution registries (TLS + htpasswd):
+//! the intermediate registry, and (until the embedded registry lands) a
+//! second distribution standing in for the buildset registry — switch
+//! [`buildset_registry`] to the embedded one and nothing else changes.
+//! Images are pushed with skopeo from OCI layouts and checked with skopeo.
+
+use crate::support::distribution::Distribution;
+use crate::support::images::{self, Image, Layer, OCI_INDEX, sha256};
+use crate::support::{REAL, run, zuul_image};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+
+const BUILD: &str = "0123456789abcdef0123456789abcdef";
+
+/// The buildset registry of a test.
+fn buildset_registry() -> Distribution {
+    Distribution::start()
+}
+
+fn buildset_var(registry: &Distribution) -> Value {
+    json!({"host": "127.0.0.1", "port": registry.port, "username": registry.username,
+        "password": registry.password, "cert": registry.certs.ca_pem})
+}
+
+/// The raw manifest at `reference`, through skopeo (an independent client).
+fn raw_manifest(registry: &Distribution, reference: &str) -> Vec<u8> {
+    let output = Command::new("skopeo")
+        .args(["inspect", "--raw", "--cert-dir"])
+        .arg(registry.cert_dir())
+        .arg("--authfile")
+        .arg(registry.auth_file())
+        .arg(format!("docker://{}/{reference}", registry.address()))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "skopeo inspect {reference}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// Pull every platform with skopeo into a layout: proves the blobs are there
+/// and match their digests.
+fn skopeo_pulls(registry: &Distribution, reference: &str, dir: &Path) {
+    run(Command::new("skopeo")
+        .args(["copy", "--all", "--quiet", "--src-cert-dir"])
+        .arg(registry.cert_dir())
+        .arg("--src-authfile")
+        .arg(registry.auth_file())
+        .arg(format!("docker://{}/{reference}", registry.address()))
+        .arg(format!("oci:{}", dir.display())));
+}
+
+fn zuul(vars: &Value, args: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("vars.json");
+    std::fs::write(&file, vars.to_string()).unwrap();
+    let output = zuul_image()
+        .env("HOME", dir.path())
+        .arg("--vars")
+        .arg(&file)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "zuul-image {args:?} failed: {text}"
+    );
+    output
+}
+
+#[test]
+#[ignore = "needs real components: run tests/run-all.sh"]
+fn round_trip_through_distribution_with_a_two_platform_index() {
+    let _ = REAL;
+    let dir = tempfile::tempdir().unwrap();
+    let buildset = buildset_registry();
+    let intermediate = Distribution::start();
+
+    let single = Image::new(vec![Layer::busybox(), Layer::random(7, 300_000)], "amd64");
+    images::skopeo_push(
+        &images::image_layout(&dir.path().join("single"), &single),
+        &format!("{}/example/app:latest", buildset.address()),
+        &buildset.cert_dir(),
+        Some(&buildset.auth_file()),
+    );
+    let index = images::two_platform_layout(&dir.path().join("multi"));
+    images::skopeo_push(
+        &dir.path().join("multi"),
+        &format!("{}/quay.io/org/multi:v2", buildset.address()),
+        &buildset.cert_dir(),
+        Some(&buildset.auth_file()),
+    );
+
+    let vars = json!({
+        "zuul": {"build": BUILD},
+        "buildset_registry": buildset_var(&buildset),
+        "intermediate_registry": intermediate.intermediate_registry_var(),
+        "docker_images": [
+            {"repository": "docker.io/example/app", "tags": ["latest"]},
+            {"repository": "quay.io/org/multi", "tags": ["v2"]},
+        ],
+    });
+    let output = zuul(&vars, &["push-to-intermediate"]);
+    let returned: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let artifacts = returned["data"]["zuul"]["artifacts"].clone();
+    assert_eq!(artifacts.as_array().unwrap().len(), 2, "{returned}");
+    assert_eq!(
+        artifacts[1]["url"],
+        json!(format!(
+            "docker://{}/quay.io/org/multi:{BUILD}_v2",
+            intermediate.address()
+        ))
+    );
+    assert_eq!(
+        raw_manifest(
+            &intermediate,
+            &format!("docker.io/example/app:{BUILD}_latest")
+        ),
+        single.manifest
+    );
+    assert_eq!(
+        raw_manifest(&intermediate, &format!("quay.io/org/multi:{BUILD}_v2")),
+        index
+    );
+
+    // A second push finds everything in place.
+    let output = zuul(&vars, &["push-to-intermediate"]);
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("0 copied, 2 already up to date"), "{text}");
+
+    // Pull into a fresh buildset registry, as the next change's job does.
+    let next = buildset_registry();
+    let vars = json!({
+        "zuul": {"artifacts": artifacts},
+        "buildset_registry": buildset_var(&next),
+        "intermediate_registry": intermediate.intermediate_registry_var(),
+    });
+    zuul(&vars, &["pull-from-intermediate"]);
+    assert_eq!(raw_manifest(&next, "example/app:latest"), single.manifest);
+    assert_eq!(raw_manifest(&next, "quay.io/org/multi:v2"), index);
+    skopeo_pulls(&next, "quay.io/org/multi:v2", &dir.path().join("check"));
+    let pulled: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("check/index.json")).unwrap())
+            .unwrap();
+    assert_eq!(pulled["manifests"][0]["digest"], json!(sha256(&index)));
+    assert_eq!(pulled["manifests"][0]["mediaType"], json!(OCI_INDEX));
+}
+
+#[test]
+#[ignore = "needs real components: run tests/run-all.sh"]
+fn layers_already_in_the_intermediate_registry_are_not_uploaded_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let buildset = buildset_registry();
+    let intermediate = Distribution::start();
+    let base = Image::new(
+        vec![Layer::random(1, 400_000), Layer::random(2, 400_000)],
+        "amd64",
+    );
+    let app = Image::new(
+        vec![
+            Layer::random(1, 400_000),
+            Layer::random(2, 400_000),
+            Layer::random(3, 1000),
+        ],
+        "amd64",
+    );
+    for (tag, image) in [("v1", &base), ("v2", &app)] {
+        images::skopeo_push(
+            &images::image_layout(&dir.path().join(tag), image),
+            &format!("{}/example/app:{tag}", buildset.address()),
+            &buildset.cert_dir(),
+            Some(&buildset.auth_file()),
+        );
+    }
+    let vars = |tag: &str| {
+        json!({
+            "zuul": {"build": BUILD},
+            "buildset_registry": buildset_var(&buildset),
+            "intermediate_registry": intermediate.intermediate_registry_var(),
+            "container_images": [{"repository": "example/app", "tags": [tag]}],
+        })
+    };
+    let output = zuul(&vars("v1"), &["push-to-intermediate"]);
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("blobs: 3 copied"), "{text}");
+    // v2 shares both layers of v1, which the intermediate repository now
+    // holds: only its own layer and config cross the wire.
+    let output = zuul(&vars("v2"), &["push-to-intermediate"]);
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("blobs: 2 copied"), "{text}");
+    assert!(text.contains("2 already present"), "{text}");
+    assert_eq!(
+        raw_manifest(&intermediate, &format!("example/app:{BUILD}_v2")),
+        app.manifest
+    );
+}
