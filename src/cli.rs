@@ -31,6 +31,7 @@ pub struct Cli {
 
 /// Options every command takes.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Variables as a JSON or YAML mapping (repeatable; later files win per
     /// top-level key; `-` reads stdin).

@@ -56,6 +56,7 @@ cargo clippy --quiet --all-targets -- -D warnings
 work=$(mktemp -d /tmp/zuul-image-tests.XXXXXX)
 dockerd_pid=
 cleanup() {
+  [ -n "$dockerd_pid" ] || dockerd_pid=$(cat "$work/docker/var/run/docker.pid" 2>/dev/null || true)
   if [ -n "$dockerd_pid" ] && kill -0 "$dockerd_pid" 2>/dev/null; then
     kill "$dockerd_pid" 2>/dev/null || true
     for _ in $(seq 1 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
@@ -67,31 +68,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say "starting a private dockerd in $work"
-mkdir -p "$work/docker/data" "$work/docker/exec"
-echo '{}' > "$work/docker/daemon.json"
-dockerd \
-  --data-root "$work/docker/data" \
-  --exec-root "$work/docker/exec" \
-  --pidfile "$work/docker/docker.pid" \
-  -H "unix://$work/docker/docker.sock" \
-  --config-file "$work/docker/daemon.json" \
-  --bridge=none --iptables=false --ip6tables=false --storage-driver=vfs \
-  >"$work/docker/dockerd.log" 2>&1 &
-dockerd_pid=$!
-for _ in $(seq 1 300); do
-  DOCKER_HOST="unix://$work/docker/docker.sock" docker version >/dev/null 2>&1 && break
-  kill -0 "$dockerd_pid" 2>/dev/null || { cat "$work/docker/dockerd.log" >&2; exit 1; }
-  sleep 0.1
-done
-DOCKER_HOST="unix://$work/docker/docker.sock" docker version >/dev/null || {
-  cat "$work/docker/dockerd.log" >&2
+# The private dockerd is started by zuul-image's own ensure-docker, under a
+# --root of its own: config file, pidfile, log and socket all in $work.
+say "cargo build"
+cargo build --quiet
+root="$work/docker"
+mkdir -p "$root"
+say "starting a private dockerd with zuul-image ensure-docker --root $root"
+./target/debug/zuul-image ensure-docker --quiet --root "$root" \
+  --docker-host "unix://$root/docker.sock" \
+  --dockerd-arg="--data-root=$root/data" \
+  --dockerd-arg="--exec-root=$root/exec" \
+  --dockerd-arg=--bridge=none --dockerd-arg=--iptables=false \
+  --dockerd-arg=--ip6tables=false --dockerd-arg=--storage-driver=vfs >/dev/null || {
+  cat "$root/var/log/dockerd.log" >&2 || true
   exit 1
 }
+dockerd_pid=$(cat "$root/var/run/docker.pid")
+DOCKER_HOST="unix://$root/docker.sock" docker version >/dev/null
 
-export ZUUL_IMAGE_TEST_DOCKER_HOST="unix://$work/docker/docker.sock"
-export ZUUL_IMAGE_TEST_DOCKER_CONFIG="$work/docker/daemon.json"
-export ZUUL_IMAGE_TEST_DOCKER_PIDFILE="$work/docker/docker.pid"
+export ZUUL_IMAGE_TEST_DOCKER_HOST="unix://$root/docker.sock"
+export ZUUL_IMAGE_TEST_DOCKER_CONFIG="$root/etc/docker/daemon.json"
+export ZUUL_IMAGE_TEST_DOCKER_PIDFILE="$root/var/run/docker.pid"
 
 say "cargo test -- --include-ignored"
 cargo test -- --include-ignored "$@"
