@@ -198,3 +198,57 @@ fn layers_already_in_the_intermediate_registry_are_not_uploaded_again() {
         app.manifest
     );
 }
+
+/// Issue 4: an intermediate registry on the IPv6 loopback, named by its bare
+/// literal (`host: "::1"`), is reached directly in both directions: no
+/// hosts-file alias, no tunnel. The image goes out to `[::1]` and comes back
+/// into a fresh buildset registry, where skopeo checks every blob.
+#[test]
+#[ignore = "needs real components: run tests/run-all.sh"]
+fn ipv6_loopback_intermediate_registry_in_both_directions() {
+    let dir = tempfile::tempdir().unwrap();
+    let buildset = buildset_registry();
+    let intermediate = Distribution::start_ipv6();
+    let image = Image::new(
+        vec![Layer::random(61, 200_000), Layer::random(62, 3000)],
+        "amd64",
+    );
+    images::skopeo_push(
+        &images::image_layout(&dir.path().join("app"), &image),
+        &format!("{}/example/app:latest", buildset.address()),
+        &buildset.cert_dir(),
+        Some(&buildset.auth_file()),
+    );
+    let intermediate_var = intermediate.intermediate_registry_var();
+    assert_eq!(intermediate_var["host"], json!("::1"));
+
+    let vars = json!({
+        "zuul": {"build": BUILD},
+        "buildset_registry": buildset_var(&buildset),
+        "intermediate_registry": intermediate_var,
+        "container_images": [{"repository": "example/app", "tags": ["latest"]}],
+    });
+    let output = zuul(&vars, &["push-to-intermediate"]);
+    let returned: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let artifacts = returned["data"]["zuul"]["artifacts"].clone();
+    assert_eq!(
+        artifacts[0]["url"],
+        json!(format!(
+            "docker://[::1]:{}/example/app:{BUILD}_latest",
+            intermediate.port
+        )),
+        "{returned}"
+    );
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("blobs: 3 copied"), "{text}");
+
+    let next = buildset_registry();
+    let vars = json!({
+        "zuul": {"artifacts": artifacts},
+        "buildset_registry": buildset_var(&next),
+        "intermediate_registry": intermediate.intermediate_registry_var(),
+    });
+    zuul(&vars, &["pull-from-intermediate"]);
+    assert_eq!(raw_manifest(&next, "example/app:latest"), image.manifest);
+    skopeo_pulls(&next, "example/app:latest", &dir.path().join("check"));
+}

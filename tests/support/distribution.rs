@@ -1,18 +1,22 @@
 //! A real distribution registry (Debian's `docker-registry`, 2.8) on
-//! 127.0.0.1 with TLS and htpasswd (bcrypt), in a temp dir, stopped on drop.
+//! 127.0.0.1 (or the IPv6 loopback `[::1]`) with TLS and htpasswd (bcrypt),
+//! in a temp dir, stopped on drop.
 //!
 //! It stands for the site's intermediate registry and for final registries.
 //! Clients get its CA as PEM, as a `certs.d`-style directory, and an auth
 //! file; no password ever goes on a command line.
 
 use super::tls::{TestCerts, server_certs};
-use super::{free_port, wait_until};
+use super::wait_until;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub struct Distribution {
     child: Child,
+    /// The loopback address it listens on (`127.0.0.1` or `::1`).
+    pub ip: IpAddr,
     pub port: u16,
     pub username: String,
     pub password: String,
@@ -48,8 +52,23 @@ impl Distribution {
     /// certificate (`zuul-jobs.buildset-registry` for a buildset registry
     /// stand-in).
     pub fn start_named(options: Options, names: &[&str]) -> Distribution {
+        Distribution::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST), options, names)
+    }
+
+    /// TLS + htpasswd on the IPv6 loopback `[::1]` (its certificate
+    /// covers `::1`). Panics when the machine has no IPv6 loopback, so a
+    /// test that needs it fails rather than passing untested.
+    pub fn start_ipv6() -> Distribution {
+        Distribution::start_on(IpAddr::V6(Ipv6Addr::LOCALHOST), Options::default(), &[])
+    }
+
+    fn start_on(ip: IpAddr, options: Options, names: &[&str]) -> Distribution {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let port = TcpListener::bind(SocketAddr::new(ip, 0))
+            .unwrap_or_else(|err| panic!("cannot listen on {ip} on this machine: {err}"))
+            .local_addr()
+            .unwrap()
+            .port();
         let certs = server_certs(names);
         let password: String = {
             use rand::Rng;
@@ -76,12 +95,14 @@ impl Distribution {
         } else {
             String::new()
         };
+        // `addr` quoted: a bare `[::1]:port` is a YAML flow sequence.
         let config = format!(
             "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n\
              storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n\
-             http:\n  addr: 127.0.0.1:{port}\n  secret: {secret}\n  tls:\n    certificate: {dir}/server.crt\n    key: {dir}/server.key\n\
+             http:\n  addr: \"{addr}\"\n  secret: {secret}\n  tls:\n    certificate: {dir}/server.crt\n    key: {dir}/server.key\n\
              {auth}",
             root = dir.path().join("storage").display(),
+            addr = SocketAddr::new(ip, port),
             dir = dir.path().display(),
             secret = hex_secret(),
         );
@@ -97,6 +118,7 @@ impl Distribution {
             .expect("docker-registry is installed (package docker-registry)");
         let registry = Distribution {
             child,
+            ip,
             port,
             username,
             password,
@@ -105,14 +127,14 @@ impl Distribution {
             docker_certs: None,
         };
         wait_until("distribution to listen", Duration::from_secs(20), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            TcpStream::connect(SocketAddr::new(ip, port)).is_ok()
         });
         registry
     }
 
-    /// `127.0.0.1:<port>`.
+    /// `127.0.0.1:<port>` or `[::1]:<port>`, as in image references.
     pub fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        SocketAddr::new(self.ip, self.port).to_string()
     }
 
     /// A directory holding `ca.crt`, for skopeo's `--src-cert-dir` /
@@ -138,7 +160,7 @@ impl Distribution {
     /// The `intermediate_registry` variable for this registry.
     pub fn intermediate_registry_var(&self) -> serde_json::Value {
         serde_json::json!({
-            "host": "127.0.0.1",
+            "host": self.ip.to_string(),
             "port": self.port,
             "username": self.username,
             "password": self.password,

@@ -2,7 +2,7 @@
 //!
 //! - [`zuul_image`] runs the binary with a clean environment;
 //! - [`distribution::Distribution`] is a real distribution registry (TLS,
-//!   htpasswd) on 127.0.0.1;
+//!   htpasswd) on 127.0.0.1 or `[::1]`;
 //! - [`docker::PrivateDocker`] is the run's private dockerd (started by
 //!   `tests/run-all.sh`);
 //! - [`images`] makes FROM-scratch images: OCI layouts for skopeo, build
