@@ -4,7 +4,10 @@
 # distribution registries on 127.0.0.1. Prints a table of times and ratios
 # from one run of each scenario.
 #
-#   bench/copy.sh [--size-mib 1024] [--small-layers 40] [--runs 1]
+#   bench/copy.sh [--size-mib 1024] [--small-layers 40] [--runs 1] [--scenarios 1,3,4]
+#
+# With --runs N every timing is taken N times (each from a fresh state) and
+# the table shows the median, with min-max in brackets.
 #
 # Needs: a release build (`cargo build --release`), docker-registry,
 # skopeo, curl, openssl, htpasswd, python3. Every scenario starts from a
@@ -16,11 +19,15 @@ cd "$(dirname "$0")/.."
 
 SIZE_MIB=1024
 SMALL_LAYERS=40
+RUNS=1
+SCENARIOS=1,3,4
 while [ $# -gt 0 ]; do
     case $1 in
         --size-mib) SIZE_MIB=$2; shift 2 ;;
         --small-layers) SMALL_LAYERS=$2; shift 2 ;;
-        *) echo "usage: $0 [--size-mib N] [--small-layers N]" >&2; exit 2 ;;
+        --runs) RUNS=$2; shift 2 ;;
+        --scenarios) SCENARIOS=$2; shift 2 ;;
+        *) echo "usage: $0 [--size-mib N] [--small-layers N] [--runs N] [--scenarios 1,3,4]" >&2; exit 2 ;;
     esac
 done
 
@@ -121,42 +128,63 @@ timed() {  # command...
     elapsed "$start" "$end"
 }
 
-say "making a ${SIZE_MIB} MiB 5-layer image and a ${SMALL_LAYERS}-layer image of small layers"
-make_layout "$BENCH_DIR/big" 5 $((SIZE_MIB * 1024 * 1024 / 5)) 1
-make_layout "$BENCH_DIR/small" "$SMALL_LAYERS" $((256 * 1024)) 2
-skopeo_push "$BENCH_DIR/big" "$SRC" bench/big:latest
-skopeo_push "$BENCH_DIR/small" "$SRC" bench/small:latest
+wants() { case ",$SCENARIOS," in *",$1,"*) return 0 ;; esac; return 1; }
+
+if wants 1 || wants 4; then
+    say "making a ${SIZE_MIB} MiB 5-layer image"
+    make_layout "$BENCH_DIR/big" 5 $((SIZE_MIB * 1024 * 1024 / 5)) 1
+    skopeo_push "$BENCH_DIR/big" "$SRC" bench/big:latest
+fi
+if wants 3; then
+    say "making a ${SMALL_LAYERS}-layer image of small layers"
+    make_layout "$BENCH_DIR/small" "$SMALL_LAYERS" $((256 * 1024)) 2
+    skopeo_push "$BENCH_DIR/small" "$SRC" bench/small:latest
+fi
 sync
 
 results=()
 scenario() {  # name repo warm
-    local name=$1 repo=$2 warm=$3 z s c
+    local name=$1 repo=$2 warm=$3 z=() s=() c=() run
     if [ "$warm" = warm ]; then
         restart_dst; run_zuul "$repo"; run_skopeo "$repo"; run_curl "$repo"
-        z=$(timed run_zuul "$repo")
-        s=$(timed run_skopeo "$repo")
-        c=-
-    else
-        restart_dst; z=$(timed run_zuul "$repo")
-        restart_dst; s=$(timed run_skopeo "$repo")
-        restart_dst; c=$(timed run_curl "$repo")
     fi
-    say "$name: zuul-image ${z}s, skopeo ${s}s, curl ${c}s"
-    results+=("$name|$z|$s|$c")
+    for run in $(seq "$RUNS"); do
+        if [ "$warm" = warm ]; then
+            z+=("$(timed run_zuul "$repo")")
+            s+=("$(timed run_skopeo "$repo")")
+            c+=(-)
+        else
+            restart_dst; z+=("$(timed run_zuul "$repo")")
+            restart_dst; s+=("$(timed run_skopeo "$repo")")
+            restart_dst; c+=("$(timed run_curl "$repo")")
+        fi
+        say "$name, run $run: zuul-image ${z[-1]}s, skopeo ${s[-1]}s, curl ${c[-1]}s"
+    done
+    results+=("$name|${z[*]}|${s[*]}|${c[*]}")
 }
 
-scenario "1. cold, ${SIZE_MIB} MiB in 5 layers" bench/big cold
-scenario "3. cold, ${SMALL_LAYERS} small layers" bench/small cold
-scenario "4. warm re-copy, ${SIZE_MIB} MiB" bench/big warm
+wants 1 && scenario "1. cold, ${SIZE_MIB} MiB in 5 layers" bench/big cold
+wants 3 && scenario "3. cold, ${SMALL_LAYERS} small layers" bench/small cold
+wants 4 && scenario "4. warm re-copy, ${SIZE_MIB} MiB" bench/big warm
 
+# Medians, with min-max when there are several runs; ratios are taken per
+# run (zuul-image and skopeo of the same run saw the same machine load).
 printf '\n| scenario | zuul-image (s) | skopeo --all (s) | curl GET→PUT (s) | vs skopeo | vs curl |\n'
 printf '|---|---|---|---|---|---|\n'
 for row in "${results[@]}"; do
     IFS='|' read -r name z s c <<<"$row"
     python3 - "$name" "$z" "$s" "$c" <<'PY'
-import sys
-name, z, s, c = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-vs_curl = "-" if c == "-" else f"{z / float(c):.2f}x"
-print(f"| {name} | {z:.2f} | {s:.2f} | {c} | {z / s:.2f}x | {vs_curl} |")
+import statistics, sys
+name = sys.argv[1]
+z, s = ([float(x) for x in a.split()] for a in sys.argv[2:4])
+c = None if "-" in sys.argv[4] else [float(x) for x in sys.argv[4].split()]
+def show(values, fmt):
+    m = fmt(statistics.median(values))
+    return m if len(values) == 1 else f"{m} ({fmt(min(values))}–{fmt(max(values))})"
+secs = lambda v: f"{v:.2f}"
+ratio = lambda v: f"{v:.2f}x"
+vs_s = [a / b for a, b in zip(z, s)]
+vs_c = "-" if c is None else show([a / b for a, b in zip(z, c)], ratio)
+print(f"| {name} | {show(z, secs)} | {show(s, secs)} | {'-' if c is None else show(c, secs)} | {show(vs_s, ratio)} | {vs_c} |")
 PY
 done
