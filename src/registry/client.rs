@@ -199,7 +199,10 @@ impl Registry {
             self.auth.prepare(&self.http, &self.retry, scopes).await?;
             let request = build(self.http.request(method.clone(), url.clone()));
             let (request, sent) = self.authorize(request, scopes);
-            let (failure, retry_after) = match request.send().await {
+            let sent_at = Instant::now();
+            let outcome = request.send().await;
+            trace_request(&method, url, &outcome, sent_at);
+            let (failure, retry_after) = match outcome {
                 Ok(response) if response.status() == StatusCode::UNAUTHORIZED && challenges < 2 => {
                     challenges += 1;
                     attempt -= 1;
@@ -267,7 +270,10 @@ impl Registry {
     ) -> Result<Response, Error> {
         self.auth.prepare(&self.http, &self.retry, scopes).await?;
         let (request, _) = self.authorize(request, scopes);
-        match request.send().await {
+        let sent_at = Instant::now();
+        let outcome = request.send().await;
+        trace_request(method, url, &outcome, sent_at);
+        match outcome {
             Ok(response) if response.status() == StatusCode::UNAUTHORIZED => {
                 self.auth.forget(scopes);
                 Err(self.error(method, url, response).await)
@@ -367,6 +373,27 @@ impl Registry {
                 self.address
             );
         }
+    }
+}
+
+/// One `trace` line per request: method, path, status and the time to the
+/// response headers (how `-vv` shows where a copy spends its round trips).
+fn trace_request(
+    method: &Method,
+    url: &Url,
+    outcome: &Result<Response, reqwest::Error>,
+    sent_at: Instant,
+) {
+    if tracing::enabled!(tracing::Level::TRACE) {
+        let status = match outcome {
+            Ok(response) => response.status().as_u16().to_string(),
+            Err(_) => "error".to_owned(),
+        };
+        tracing::trace!(
+            "{method} {} -> {status} in {:.1} ms",
+            url.path(),
+            sent_at.elapsed().as_secs_f64() * 1000.0
+        );
     }
 }
 
