@@ -1,9 +1,10 @@
 //! The copy engine: moves whole images (a manifest, or an index with every
 //! platform) between registries, byte-exact.
 //!
-//! 1. Plan: per image, HEAD source and destination; when the destination
-//!    tag already holds the source digest the image is skipped. Otherwise the
-//!    manifest tree is fetched (children verified against their digests).
+//! 1. Plan: per image, GET the source manifest and HEAD the destination tag
+//!    at once; when the destination tag already holds the source digest the
+//!    image is skipped. Otherwise the rest of the manifest tree is fetched
+//!    (children verified against their digests).
 //!    When several requests write the same destination tag, the last one
 //!    wins (Zuul's order: the nearest change) and the others are only
 //!    checked to exist.
@@ -130,13 +131,13 @@ struct Plan {
     blobs: Vec<(String, u64)>,
 }
 
-/// Fetch the manifest tree below `request.source`.
-async fn resolve(request: &CopyRequest, scopes: &Scopes) -> Result<Plan, super::Error> {
+/// Fetch the manifest tree below `root` (the source's manifest or index).
+async fn resolve(
+    request: &CopyRequest,
+    root: Manifest,
+    scopes: &Scopes,
+) -> Result<Plan, super::Error> {
     let source = &request.source;
-    let root = source
-        .registry
-        .get_manifest(&source.repository, &source.reference, scopes)
-        .await?;
     let mut manifests = Vec::new();
     let mut blobs = Vec::new();
     // Depth-first, children pushed before their parent.
@@ -329,6 +330,12 @@ fn joined(
 
 /// Decide whether `request` needs copying, and fetch its manifest tree when
 /// it does (`winner`: no later request writes the same destination tag).
+///
+/// The source's root manifest is fetched (GET) while the destination tag is
+/// looked up (HEAD), in parallel: one round trip instead of three in a row
+/// (source HEAD, destination HEAD, source GET), and the digest compared with
+/// the destination is that of the very bytes that get copied, even when the
+/// source tag moves meanwhile.
 async fn plan_one(
     request: &CopyRequest,
     winner: bool,
@@ -341,22 +348,23 @@ async fn plan_one(
         source: Box::new(source_error),
     };
     let pull = Scopes::pull(&source.repository);
-    let source_digest = match source.reference.contains(':') {
-        true => Some(source.reference.clone()),
-        false => source
-            .registry
-            .manifest_digest(&source.repository, &source.reference, &pull)
-            .await
-            .map_err(source_err)?,
-    };
-    let Some(source_digest) = source_digest else {
-        return Err(source_err(super::Error::NotFound {
-            registry: source.registry.address().to_owned(),
-            what: format!("{}:{}", source.repository, source.reference),
-            code: Some("MANIFEST_UNKNOWN".into()),
-        }));
-    };
     if !winner {
+        // Only checked to exist.
+        let found = match source.reference.contains(':') {
+            true => Some(source.reference.clone()),
+            false => source
+                .registry
+                .manifest_digest(&source.repository, &source.reference, &pull)
+                .await
+                .map_err(source_err)?,
+        };
+        if found.is_none() {
+            return Err(source_err(super::Error::NotFound {
+                registry: source.registry.address().to_owned(),
+                what: format!("{}:{}", source.repository, source.reference),
+                code: Some("MANIFEST_UNKNOWN".into()),
+            }));
+        }
         tracing::info!(
             "{}: a later artifact writes `{destination}`; not copied",
             request.image
@@ -364,19 +372,26 @@ async fn plan_one(
         return Ok((ImageOutcome::Superseded, None));
     }
     let push = Scopes::push(&destination.repository);
-    let existing = destination
-        .registry
-        .manifest_digest(&destination.repository, &destination.reference, &push)
-        .await
-        .map_err(|source| Error::Destination {
-            image: request.image.clone(),
-            destination: destination.to_string(),
-            source: Box::new(source),
-        })?;
-    if existing.as_deref() == Some(source_digest.as_str()) {
+    let (root, existing) = tokio::join!(
+        source
+            .registry
+            .get_manifest(&source.repository, &source.reference, &pull),
+        destination.registry.manifest_digest(
+            &destination.repository,
+            &destination.reference,
+            &push
+        ),
+    );
+    let root = root.map_err(source_err)?;
+    let existing = existing.map_err(|source| Error::Destination {
+        image: request.image.clone(),
+        destination: destination.to_string(),
+        source: Box::new(source),
+    })?;
+    if existing.as_deref() == Some(root.digest.as_str()) {
         return Ok((ImageOutcome::UpToDate, None));
     }
-    let plan = resolve(request, &pull).await.map_err(source_err)?;
+    let plan = resolve(request, root, &pull).await.map_err(source_err)?;
     Ok((ImageOutcome::Copied, Some(plan)))
 }
 
