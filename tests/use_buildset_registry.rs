@@ -2,7 +2,7 @@
 //! site keys kept, existing mirrors, comments, unrelated `[[registry]]`, a
 //! v1 registries.conf, an empty system; a second run changes no byte), bad
 //! input (exit 2, nothing written), and real pulls through the mirror with
-//! a private dockerd, podman and buildah.
+//! a private dockerd, podman, buildah and a private containerd (`ctr`).
 
 use crate::support::fixtures::{assert_tree, case_dir, copy_tree, mtimes, tree};
 use crate::support::zuul_image;
@@ -239,11 +239,12 @@ fn results_file_fallback_and_flags() {
 mod real {
     use crate::support::distribution::{Distribution, Options};
     use crate::support::images::{Image, image_layout, skopeo_push};
+    use crate::support::own_containerd::OwnContainerd;
     use crate::support::own_dockerd::OwnDockerd;
+    use crate::support::real_host::{HostsAlias, RealCertDir};
     use crate::support::{run, zuul_image};
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::process::Command;
-    use std::sync::Mutex;
     use std::time::Duration;
 
     const ALIAS: &str = "zuul-jobs.buildset-registry";
@@ -260,63 +261,6 @@ mod real {
             "host": "127.0.0.1", "port": registry.port, "username": "zuul",
             "password": "buildset-password", "cert": registry.certs.ca_pem,
         }})
-    }
-
-    /// The real `/etc/hosts` gets the alias line our command wrote under
-    /// its root, for as long as any test holds a guard; the original file
-    /// comes back when the last guard is dropped.
-    static HOSTS: Mutex<(usize, Option<Vec<u8>>)> = Mutex::new((0, None));
-
-    struct HostsAlias;
-
-    impl HostsAlias {
-        fn add(line: &str) -> HostsAlias {
-            let mut state = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
-            if state.0 == 0 {
-                let original = std::fs::read("/etc/hosts").unwrap();
-                let mut text = original.clone();
-                if !text.ends_with(b"\n") {
-                    text.push(b'\n');
-                }
-                text.extend_from_slice(line.as_bytes());
-                std::fs::write("/etc/hosts", text).unwrap();
-                state.1 = Some(original);
-            }
-            state.0 += 1;
-            HostsAlias
-        }
-    }
-
-    impl Drop for HostsAlias {
-        fn drop(&mut self) {
-            let mut state = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
-            state.0 -= 1;
-            if state.0 == 0 {
-                if let Some(original) = state.1.take() {
-                    let _ = std::fs::write("/etc/hosts", original);
-                }
-            }
-        }
-    }
-
-    /// A per-port `certs.d/<alias>:<port>` directory of the real machine,
-    /// copied from what our command wrote under its root; removed on drop.
-    struct RealCertDir(PathBuf);
-
-    impl RealCertDir {
-        fn copy(root: &Path, dir: &str) -> RealCertDir {
-            let real = PathBuf::from(dir);
-            std::fs::create_dir_all(&real).unwrap();
-            let ours = root.join(dir.trim_start_matches('/')).join("ca.crt");
-            std::fs::copy(&ours, real.join("ca.crt")).unwrap();
-            RealCertDir(real)
-        }
-    }
-
-    impl Drop for RealCertDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
     }
 
     /// The alias line our command wrote into `<root>/etc/hosts`.
@@ -476,6 +420,29 @@ mod real {
         );
     }
 
+    /// A fresh root (with `dirs` made in it) after `use-buildset-registry`
+    /// for `registry` ran on it.
+    fn configured_root(registry: &Distribution, work: &Path, dirs: &[&str]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        crate::support::write(
+            root.path(),
+            "etc/passwd",
+            "root:x:0:0:root:/root:/bin/bash\n",
+        );
+        for dir in dirs {
+            std::fs::create_dir_all(root.path().join(dir)).unwrap();
+        }
+        let vars = crate::support::write(work, "vars.json", &registry_var(registry).to_string());
+        zuul_image()
+            .env_remove("DOCKER_HOST")
+            .args(["--vars", &vars, "use-buildset-registry"])
+            .arg("--root")
+            .arg(root.path())
+            .assert()
+            .success();
+        root
+    }
+
     fn containers(program: &str, storage: &Path, registries_conf: &Path) -> Command {
         let mut command = Command::new(program);
         command
@@ -496,24 +463,7 @@ mod real {
         // A quay.io image: stored under `quay.io/…`.
         push(&registry, "quay.io/org/img", work.path());
 
-        let root = tempfile::tempdir().unwrap();
-        crate::support::write(
-            root.path(),
-            "etc/passwd",
-            "root:x:0:0:root:/root:/bin/bash\n",
-        );
-        let vars = crate::support::write(
-            work.path(),
-            "vars.json",
-            &registry_var(&registry).to_string(),
-        );
-        zuul_image()
-            .env_remove("DOCKER_HOST")
-            .args(["--vars", &vars, "use-buildset-registry"])
-            .arg("--root")
-            .arg(root.path())
-            .assert()
-            .success();
+        let root = configured_root(&registry, work.path(), &[]);
         let _hosts = HostsAlias::add(&alias_line(root.path()));
         let _certs = RealCertDir::copy(
             root.path(),
@@ -562,5 +512,56 @@ mod real {
             "localhost/built",
         ]));
         assert_eq!(label.trim(), "through-the-mirror");
+    }
+
+    #[test]
+    #[ignore = "needs real components: run tests/run-all.sh"]
+    fn containerd_pulls_through_hosts_toml() {
+        let work = tempfile::tempdir().unwrap();
+        let registry = buildset_registry();
+        // Stored as `quay.io/org/img` (prefixed) and `example/base` (a
+        // docker.io name, un-prefixed).
+        push(&registry, "quay.io/org/img", work.path());
+        push(&registry, "example/base", work.path());
+
+        // containerd counts as installed when `/etc/containerd` exists.
+        let root = configured_root(&registry, work.path(), &["etc/containerd"]);
+        let hosts_dir = root.path().join("etc/containerd/certs.d");
+        let quay = std::fs::read_to_string(hosts_dir.join("quay.io/hosts.toml")).unwrap();
+        let prefixed = format!("[host.\"https://{ALIAS}:{}/v2/quay.io\"]", registry.port);
+        assert!(quay.contains(&prefixed), "{quay}");
+        assert!(quay.contains("override_path = true"), "{quay}");
+        let hub = std::fs::read_to_string(hosts_dir.join("docker.io/hosts.toml")).unwrap();
+        let plain = format!("[host.\"https://{ALIAS}:{}\"]", registry.port);
+        assert!(hub.contains(&plain), "{hub}");
+        assert!(!hub.contains("override_path"), "{hub}");
+
+        // The `ca` in hosts.toml is the real path our command wrote under
+        // its root; the alias resolves through the real /etc/hosts.
+        let _hosts = HostsAlias::add(&alias_line(root.path()));
+        let _certs = RealCertDir::copy(
+            root.path(),
+            &format!("/etc/containerd/certs.d/{ALIAS}:{}", registry.port),
+        );
+
+        // No internet here, and neither image exists upstream: only the
+        // mirror can serve them.
+        let containerd = OwnContainerd::start();
+        let digest = Image::busybox().digest();
+        for reference in ["quay.io/org/img:latest", "docker.io/example/base:latest"] {
+            let pull = containerd.pull(&hosts_dir, reference);
+            assert!(
+                pull.status.success(),
+                "ctr pull {reference} failed: {}\ncontainerd log:\n{}\nregistry log:\n{}",
+                String::from_utf8_lossy(&pull.stderr),
+                containerd.log(),
+                registry.log()
+            );
+            let listed =
+                run(containerd
+                    .ctr()
+                    .args(["images", "ls", &format!("name=={reference}")]));
+            assert!(listed.contains(&digest), "{listed}");
+        }
     }
 }

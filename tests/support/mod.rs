@@ -4,7 +4,10 @@
 //! - [`distribution::Distribution`] is a real distribution registry (TLS,
 //!   htpasswd) on 127.0.0.1;
 //! - [`docker::PrivateDocker`] is the run's private dockerd (started by
-//!   `tests/run-all.sh`);
+//!   `tests/run-all.sh`); [`own_dockerd::OwnDockerd`] and
+//!   [`own_containerd::OwnContainerd`] are daemons one test owns;
+//! - [`real_host`] holds the test's changes to the machine's own files and
+//!   undoes them on drop;
 //! - [`images`] makes FROM-scratch images: OCI layouts for skopeo, build
 //!   contexts for docker.
 
@@ -15,7 +18,9 @@ pub mod distribution;
 pub mod docker;
 pub mod fixtures;
 pub mod images;
+pub mod own_containerd;
 pub mod own_dockerd;
+pub mod real_host;
 pub mod tls;
 
 use assert_cmd::Command;
