@@ -20,8 +20,9 @@ fn vars_file(case: &Path) -> PathBuf {
 }
 
 /// Run the command on a copy of `before/`, compare with `after/`, run it
-/// again and check nothing changed; returns the root for more checks.
-fn check_case(case: &str) -> tempfile::TempDir {
+/// again and check nothing changed (and nothing was restarted); returns the
+/// root and the first run's stderr for more checks.
+fn check_case(case: &str) -> (tempfile::TempDir, String) {
     let dir = case_dir(COMMAND, case);
     let root = tempfile::tempdir().unwrap();
     copy_tree(&dir.join("before"), root.path());
@@ -37,19 +38,22 @@ fn check_case(case: &str) -> tempfile::TempDir {
             .success()
     };
     let first = run();
-    let stderr = String::from_utf8_lossy(&first.get_output().stderr).into_owned();
-    assert!(!stderr.contains("buildset-password"), "{stderr}");
+    let first_stderr = String::from_utf8_lossy(&first.get_output().stderr).into_owned();
+    assert!(
+        !first_stderr.contains("buildset-password"),
+        "{first_stderr}"
+    );
     assert_tree(root.path(), &dir.join("after"));
     let (files, times) = (tree(root.path()), mtimes(root.path()));
     let second = run();
     let stderr = String::from_utf8_lossy(&second.get_output().stderr).into_owned();
     assert!(
-        !stderr.contains("updated"),
+        !stderr.contains("updated") && !stderr.contains("restart"),
         "second run changed files:\n{stderr}"
     );
     assert_eq!(tree(root.path()), files, "second run changed bytes");
     assert_eq!(mtimes(root.path()), times, "second run touched files");
-    root
+    (root, first_stderr)
 }
 
 fn mode(path: &Path) -> u32 {
@@ -58,7 +62,7 @@ fn mode(path: &Path) -> u32 {
 
 #[test]
 fn empty_system() {
-    let root = check_case("empty-system");
+    let (root, _) = check_case("empty-system");
     assert_eq!(mode(&root.path().join("root/.docker/config.json")), 0o600);
     assert_eq!(mode(&root.path().join("root/.docker")), 0o700);
     assert_eq!(mode(&root.path().join("run/containers/0/auth.json")), 0o600);
@@ -67,7 +71,7 @@ fn empty_system() {
 
 #[test]
 fn site_config_is_kept() {
-    let root = check_case("site-config");
+    let (root, _) = check_case("site-config");
     let config = root.path().join("home/zuul/.docker/config.json");
     assert_eq!(mode(&config), 0o600);
     let meta = std::fs::metadata(&config).unwrap();
@@ -79,6 +83,18 @@ fn site_config_is_kept() {
 #[test]
 fn v1_registries_conf_is_converted() {
     check_case("v1-registries-conf");
+}
+
+#[test]
+fn microk8s_gets_hosts_toml_and_a_restart() {
+    let (root, stderr) = check_case("microk8s");
+    // Written through the snap's `current` link, which stays a link.
+    let current = root.path().join("var/snap/microk8s/current");
+    assert!(current.symlink_metadata().unwrap().is_symlink());
+    assert!(
+        stderr.contains("not running `snap restart microk8s`: `--root` is not `/`"),
+        "{stderr}"
+    );
 }
 
 /// Bad input: exit 2, a message naming the problem, and no file written.

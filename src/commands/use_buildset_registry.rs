@@ -23,8 +23,8 @@ use std::time::Duration;
 /// (default docker.io) and `buildset_registry_docker_user`. Writes the
 /// `/etc/hosts` alias, the CA, `daemon.json` mirrors (then reloads dockerd:
 /// running containers keep running), `registries.conf`, `buildkitd.toml`,
-/// containerd's `hosts.toml` files and the registry credentials, each only
-/// when its bytes change.
+/// containerd's `hosts.toml` files (microk8s's too, then restarts it) and
+/// the registry credentials, each only when its bytes change.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -194,6 +194,18 @@ pub async fn apply(args: Args, ctx: &Context) -> Result<()> {
             None => ctx
                 .printer
                 .warn("cri-o is installed but not running under systemd here; reload it to read `registries.conf`"),
+        }
+    }
+    if planned.microk8s && applied.any_under(buildset::MICROK8S_CERTS_DIR) {
+        // microk8s's containerd reads `hosts.toml` when it starts.
+        if host.is_real() {
+            services::run("snap", &["restart", "microk8s"])
+                .context("failed to restart microk8s to read its new `hosts.toml` files")?;
+            ctx.printer
+                .status("restarted microk8s (snap restart microk8s)");
+        } else {
+            ctx.printer
+                .status("not running `snap restart microk8s`: `--root` is not `/`");
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! What `use-buildset-registry` writes: from the typed inputs and the
 //! existing files, the complete [`Plan`] (hosts alias, CA files, daemon.json,
-//! registries.conf, buildkitd.toml, containerd, auth files, kubelet link)
+//! registries.conf, buildkitd.toml, containerd, microk8s, auth files,
+//! kubelet link)
 //! and which services need a nudge once it is applied. Every existing file
 //! is parsed before anything is written; a file that cannot be parsed stops
 //! the plan with an error naming it and its line.
@@ -21,6 +22,11 @@ pub const REGISTRIES_CONF: &str = "/etc/containers/registries.conf";
 pub const BUILDKITD_TOML: &str = "/etc/buildkit/buildkitd.toml";
 pub const CONTAINERD_CONFIG: &str = "/etc/containerd/config.toml";
 pub const ETC_HOSTS: &str = "/etc/hosts";
+/// Where the microk8s snap keeps its data; its presence means microk8s is
+/// installed.
+pub const MICROK8S: &str = "/var/snap/microk8s";
+/// The `hosts.toml` directory of microk8s's own containerd.
+pub const MICROK8S_CERTS_DIR: &str = "/var/snap/microk8s/current/args/certs.d";
 
 /// One registry namespace to mirror, with its upstream URL (containerd's
 /// `server`).
@@ -78,6 +84,8 @@ pub struct BuildsetPlan {
     /// Set when containerd is installed: what happened to `config_path`.
     pub containerd: Option<containerd::ConfigPath>,
     pub crio: bool,
+    /// microk8s is installed; its files are under [`MICROK8S_CERTS_DIR`].
+    pub microk8s: bool,
 }
 
 /// Where the buildset registry is found for a namespace: un-prefixed for
@@ -163,20 +171,30 @@ pub fn plan(host: &Host, inputs: &Inputs) -> Result<BuildsetPlan> {
     if containerd_installed {
         let ca = ca_trust::containerd_ca(&address);
         plan.file(&ca, cert.clone());
-        for ns in &inputs.namespaces {
-            let path = format!("{}/{}/hosts.toml", containerd::CERTS_DIR, ns.name);
-            let text = read(host, &path)?;
-            let entry = containerd::HostEntry::new(&ns.name, &address, &ca);
-            plan.file(
-                &path,
-                containerd::edit_hosts(&path, text.as_deref(), &ns.upstream, &entry)?,
-            );
-        }
+        hosts_files(
+            host,
+            inputs,
+            containerd::CERTS_DIR,
+            |_| ca.clone(),
+            &mut plan,
+        )?;
         let text = read(host, CONTAINERD_CONFIG)?;
         let (new, outcome) =
             containerd::edit_config(CONTAINERD_CONFIG, text.as_deref(), containerd::CERTS_DIR)?;
         plan.file(CONTAINERD_CONFIG, new);
         containerd_outcome = Some(outcome);
+    }
+
+    // microk8s runs its own containerd, which reads its own certs.d; as the
+    // role, each namespace directory gets a copy of the CA. Unlike the role
+    // (upstream bug 7), docker.io is un-prefixed there too.
+    let microk8s = host.exists(MICROK8S);
+    if microk8s {
+        let ca = |ns: &str| format!("{MICROK8S_CERTS_DIR}/{ns}/ca.crt");
+        for ns in &inputs.namespaces {
+            plan.file(ca(&ns.name), cert.clone());
+        }
+        hosts_files(host, inputs, MICROK8S_CERTS_DIR, ca, &mut plan)?;
     }
 
     if !registry.password.is_empty() {
@@ -190,7 +208,30 @@ pub fn plan(host: &Host, inputs: &Inputs) -> Result<BuildsetPlan> {
         docker_mirror,
         containerd: containerd_outcome,
         crio: host.exists("/etc/crio/crio.conf") || host.exists("/etc/crio/crio.conf.d"),
+        microk8s,
     })
+}
+
+/// A containerd `hosts.toml` in `certs_dir` for every namespace, with the
+/// buildset registry first and its CA at `ca(namespace)`.
+fn hosts_files(
+    host: &Host,
+    inputs: &Inputs,
+    certs_dir: &str,
+    ca: impl Fn(&str) -> String,
+    plan: &mut Plan,
+) -> Result<()> {
+    let address = inputs.registry.alias_address();
+    for ns in &inputs.namespaces {
+        let path = format!("{certs_dir}/{}/hosts.toml", ns.name);
+        let text = read(host, &path)?;
+        let entry = containerd::HostEntry::new(&ns.name, &address, &ca(&ns.name));
+        plan.file(
+            &path,
+            containerd::edit_hosts(&path, text.as_deref(), &ns.upstream, &entry)?,
+        );
+    }
+    Ok(())
 }
 
 /// Credentials for the docker user's `config.json`, podman's `auth.json`,
