@@ -88,16 +88,6 @@ pub struct BuildsetPlan {
     pub microk8s: bool,
 }
 
-/// Where the buildset registry is found for a namespace: un-prefixed for
-/// docker.io (what docker asks a mirror for), `<alias:port>/<ns>` else.
-pub fn mirror_location(alias_address: &str, namespace: &str) -> String {
-    if namespace == reference::DOCKER_HUB {
-        alias_address.to_owned()
-    } else {
-        format!("{alias_address}/{namespace}")
-    }
-}
-
 fn read(host: &Host, path: &str) -> Result<Option<String>> {
     crate::fs::read_optional(&host.path(path))
 }
@@ -145,10 +135,7 @@ pub fn plan(host: &Host, inputs: &Inputs) -> Result<BuildsetPlan> {
     let mirrors: Vec<Mirror> = inputs
         .namespaces
         .iter()
-        .map(|ns| Mirror {
-            prefix: ns.name.clone(),
-            location: mirror_location(&address, &ns.name),
-        })
+        .map(|ns| Mirror::of(&address, &ns.name))
         .collect();
     let text = read(host, REGISTRIES_CONF)?;
     plan.file(
@@ -294,9 +281,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mirror_locations() {
-        assert_eq!(mirror_location("a:5000", "docker.io"), "a:5000");
-        assert_eq!(mirror_location("a:5000", "quay.io"), "a:5000/quay.io");
+    fn upstreams() {
         assert_eq!(
             Namespace::named("docker.io").upstream,
             "https://registry-1.docker.io"
