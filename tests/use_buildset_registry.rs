@@ -38,7 +38,7 @@ fn check_case(case: &str) -> (tempfile::TempDir, String) {
             .success()
     };
     let first = run();
-    let first_stderr = String::from_utf8_lossy(&first.get_output().stderr).into_owned();
+    let first_stderr = crate::support::stderr(&first);
     assert!(
         !first_stderr.contains("buildset-password"),
         "{first_stderr}"
@@ -46,7 +46,7 @@ fn check_case(case: &str) -> (tempfile::TempDir, String) {
     assert_tree(root.path(), &dir.join("after"));
     let (files, times) = (tree(root.path()), mtimes(root.path()));
     let second = run();
-    let stderr = String::from_utf8_lossy(&second.get_output().stderr).into_owned();
+    let stderr = crate::support::stderr(&second);
     assert!(
         !stderr.contains("updated") && !stderr.contains("restart"),
         "second run changed files:\n{stderr}"
@@ -100,12 +100,7 @@ fn microk8s_gets_hosts_toml_and_a_restart() {
 /// Bad input: exit 2, a message naming the problem, and no file written.
 fn rejects(vars: serde_json::Value, files: &[(&str, &str)], expected: &str) {
     let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("etc")).unwrap();
-    std::fs::write(
-        root.path().join("etc/passwd"),
-        "root:x:0:0:root:/root:/bin/bash\n",
-    )
-    .unwrap();
+    crate::support::write_passwd(root.path());
     for (path, text) in files {
         crate::support::write(root.path(), path, text);
     }
@@ -119,11 +114,7 @@ fn rejects(vars: serde_json::Value, files: &[(&str, &str)], expected: &str) {
         .arg(root.path())
         .assert()
         .code(2);
-    let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
-    assert!(
-        stderr.contains(expected),
-        "expected `{expected}` in:\n{stderr}"
-    );
+    let stderr = crate::support::stderr_containing(&output, expected);
     assert!(!stderr.contains("s3cret"), "{stderr}");
     assert_eq!(tree(root.path()), before, "files were written");
 }
@@ -213,12 +204,7 @@ fn results_file_fallback_and_flags() {
     // `buildset_registry` from this job's results file, as after
     // run-buildset-registry in the same job; --namespace wins over vars.
     let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("etc")).unwrap();
-    std::fs::write(
-        root.path().join("etc/passwd"),
-        "root:x:0:0:root:/root:/bin/bash\n",
-    )
-    .unwrap();
+    crate::support::write_passwd(root.path());
     let work = tempfile::tempdir().unwrap();
     let results = crate::support::write(
         work.path(),
@@ -319,30 +305,14 @@ mod real {
             "etc/docker/daemon.json",
             "{\"labels\": [\"site=kept\"]}\n",
         );
-        crate::support::write(
-            dockerd.root.path(),
-            "etc/passwd",
-            "root:x:0:0:root:/root:/bin/bash\n",
-        );
+        crate::support::write_passwd(dockerd.root.path());
         zuul_image()
             .env_remove("DOCKER_HOST")
             .args(dockerd.ensure_docker_args())
             .timeout(Duration::from_secs(180))
             .assert()
             .success();
-        dockerd.build_busybox("zuul-image-test/busybox");
-        let container = run(dockerd.cli().args([
-            "run",
-            "-d",
-            "--network",
-            "none",
-            "zuul-image-test/busybox",
-            "/bin/busybox",
-            "sleep",
-            "600",
-        ]))
-        .trim()
-        .to_owned();
+        let container = dockerd.run_sleeper();
         let pid = dockerd.pid().unwrap();
 
         let vars = crate::support::write(
@@ -359,17 +329,16 @@ mod real {
             .timeout(Duration::from_secs(120))
             .assert()
             .success();
-        let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+        let stderr = crate::support::stderr(&output);
         assert!(stderr.contains("reloaded dockerd (SIGHUP"), "{stderr}");
         assert!(!stderr.contains("buildset-password"), "{stderr}");
 
         // Reload, not restart: same daemon, the container still runs.
         assert_eq!(dockerd.pid(), Some(pid), "dockerd was restarted");
-        let state =
-            run(dockerd
-                .cli()
-                .args(["inspect", "--format", "{{.State.Running}}", &container]));
-        assert_eq!(state.trim(), "true", "the running container was stopped");
+        assert!(
+            dockerd.is_running(&container),
+            "the running container was stopped"
+        );
         let mirrors =
             run(dockerd
                 .cli()
@@ -429,7 +398,7 @@ mod real {
             .arg(format!("--docker-host={}", dockerd.host()))
             .assert()
             .success();
-        let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+        let stderr = crate::support::stderr(&output);
         assert!(
             !stderr.contains("updated") && !stderr.contains("reloaded"),
             "{stderr}"
@@ -440,11 +409,7 @@ mod real {
     /// for `registry` ran on it.
     fn configured_root(registry: &Distribution, work: &Path, dirs: &[&str]) -> tempfile::TempDir {
         let root = tempfile::tempdir().unwrap();
-        crate::support::write(
-            root.path(),
-            "etc/passwd",
-            "root:x:0:0:root:/root:/bin/bash\n",
-        );
+        crate::support::write_passwd(root.path());
         for dir in dirs {
             std::fs::create_dir_all(root.path().join(dir)).unwrap();
         }

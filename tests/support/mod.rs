@@ -47,6 +47,27 @@ pub fn write(dir: &Path, name: &str, contents: &str) -> String {
     path.display().to_string()
 }
 
+/// Write an `/etc/passwd` holding only root under `root`, as a fresh
+/// machine has for the host commands that look users up.
+pub fn write_passwd(root: &Path) {
+    write(root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
+}
+
+/// What a finished zuul-image run printed on stderr.
+pub fn stderr(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
+/// [`stderr`], which must contain `expected`.
+pub fn stderr_containing(assert: &assert_cmd::assert::Assert, expected: &str) -> String {
+    let stderr = stderr(assert);
+    assert!(
+        stderr.contains(expected),
+        "expected `{expected}` in:\n{stderr}"
+    );
+    stderr
+}
+
 /// Run a command, panicking with its output when it fails.
 pub fn run(command: &mut std::process::Command) -> String {
     let output = command
