@@ -6,7 +6,8 @@
 //! is parsed before anything is written; a file that cannot be parsed stops
 //! the plan with an error naming it and its line.
 
-use super::plan::Plan;
+use super::nudge::Nudge;
+use super::plan::{Applied, Plan};
 use super::registries_conf::Mirror;
 use super::{Error, Host};
 use super::{
@@ -90,6 +91,31 @@ pub struct BuildsetPlan {
 
 fn read(host: &Host, path: &str) -> Result<Option<String>> {
     crate::fs::read_optional(&host.path(path))
+}
+
+impl BuildsetPlan {
+    /// What must re-read its configuration once the plan was applied with
+    /// `applied` as the result, in the order to do it: nothing when no
+    /// file changed.
+    pub fn nudges(&self, applied: &Applied) -> Vec<Nudge> {
+        let mut nudges = Vec::new();
+        if applied.changed(&self.system_ca) {
+            nudges.push(Nudge::Trust(self.trust.command));
+        }
+        if applied.changed(CONTAINERD_CONFIG) {
+            nudges.push(Nudge::RestartContainerd);
+        }
+        let crio_reads = applied.changed(REGISTRIES_CONF)
+            || applied.any_under("/etc/containers/certs.d/")
+            || applied.changed(&self.system_ca);
+        if self.crio && crio_reads {
+            nudges.push(Nudge::ReloadCrio);
+        }
+        if self.microk8s && applied.any_under(MICROK8S_CERTS_DIR) {
+            nudges.push(Nudge::RestartMicrok8s);
+        }
+        nudges
+    }
 }
 
 /// Compute every file `use-buildset-registry` writes.
@@ -279,6 +305,64 @@ fn user_auth(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn planned(crio: bool, microk8s: bool) -> BuildsetPlan {
+        BuildsetPlan {
+            plan: Plan::default(),
+            trust: ca_trust::system_trust(&Host::new("/nonexistent")),
+            system_ca: "/usr/local/share/ca-certificates/zuul-jobs.buildset-registry.crt".into(),
+            docker_mirror: "https://zuul-jobs.buildset-registry:5000/".into(),
+            containerd: None,
+            crio,
+            microk8s,
+        }
+    }
+
+    fn applied(paths: &[&str]) -> Applied {
+        Applied {
+            changed: paths.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn nudges_follow_the_changed_files() {
+        let everything = planned(true, true);
+        let system_ca = everything.system_ca.clone();
+        let containers_ca = ca_trust::containers_ca("zuul-jobs.buildset-registry:5000");
+        let microk8s_hosts = format!("{MICROK8S_CERTS_DIR}/quay.io/hosts.toml");
+        let cases: &[(&[&str], &[Nudge])] = &[
+            (&[], &[]),
+            // daemon.json is dockerd's business (a reload), buildkitd.toml
+            // is read when a builder starts.
+            (&[DAEMON_JSON, BUILDKITD_TOML, ETC_HOSTS], &[]),
+            (
+                &[&system_ca],
+                &[Nudge::Trust("update-ca-certificates"), Nudge::ReloadCrio],
+            ),
+            (&[CONTAINERD_CONFIG], &[Nudge::RestartContainerd]),
+            // hosts.toml files are read per pull: no restart.
+            (&["/etc/containerd/certs.d/quay.io/hosts.toml"], &[]),
+            (&[REGISTRIES_CONF], &[Nudge::ReloadCrio]),
+            (&[&containers_ca], &[Nudge::ReloadCrio]),
+            (&[&microk8s_hosts], &[Nudge::RestartMicrok8s]),
+        ];
+        for (changed, want) in cases {
+            assert_eq!(everything.nudges(&applied(changed)), *want, "{changed:?}");
+        }
+        // Nothing for a service that is not installed.
+        let bare = planned(false, false);
+        assert_eq!(
+            bare.nudges(&applied(&[REGISTRIES_CONF, &microk8s_hosts])),
+            []
+        );
+        assert_eq!(
+            bare.nudges(&applied(&[&system_ca, CONTAINERD_CONFIG])),
+            [
+                Nudge::Trust("update-ca-certificates"),
+                Nudge::RestartContainerd
+            ]
+        );
+    }
 
     #[test]
     fn upstreams() {
