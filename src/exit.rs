@@ -29,6 +29,7 @@ impl ExitStatus {
             cause.is::<UsageError>()
                 || cause.is::<crate::zuul::Error>()
                 || cause.is::<crate::reference::Error>()
+                || cause.is::<crate::server::config::Error>()
         });
         if bad_input {
             ExitStatus::Usage

@@ -11,6 +11,7 @@ pub mod fs;
 pub mod output;
 pub mod reference;
 pub mod secret;
+pub mod server;
 pub mod zuul;
 
 use clap::Parser;
