@@ -4,8 +4,12 @@
 
 use crate::cli::GlobalArgs;
 use crate::output::Printer;
+use crate::zuul::artifacts;
+use crate::zuul::images::Images;
 use crate::zuul::job::Zuul;
-use crate::zuul::registries::BuildsetRegistry;
+use crate::zuul::registries::{
+    BuildsetRegistry, ContainerRegistryCredentials, DockerCredentials, IntermediateRegistry,
+};
 use crate::zuul::results::{self, ReturnData};
 use crate::zuul::vars::Vars;
 use anyhow::Context as _;
@@ -18,11 +22,33 @@ pub struct Context {
     pub results: Option<PathBuf>,
 }
 
+/// Check the shape of every known variable that is set.
+fn validate_known(vars: &Vars) -> Result<(), crate::zuul::Error> {
+    vars.typed::<Zuul>("zuul")?;
+    Images::from_vars(vars)?;
+    artifacts::from_vars(vars)?;
+    if let Some(value) = vars.get("buildset_registry") {
+        let origin = vars.origin("buildset_registry").map(str::to_owned);
+        BuildsetRegistry::from_value("buildset_registry", value, origin)?;
+    }
+    if vars.contains("intermediate_registry") {
+        IntermediateRegistry::from_vars(vars, "")?;
+    }
+    vars.typed::<DockerCredentials>("docker_credentials")?;
+    vars.typed::<ContainerRegistryCredentials>("container_registry_credentials")?;
+    Ok(())
+}
+
 impl Context {
-    /// Load vars files and `-e` values; errors here are input errors.
+    /// Load vars files and `-e` values and validate every variable of the
+    /// contract that is present, whichever command runs: a malformed
+    /// `docker_images` is reported before anything happens, not halfway
+    /// through a job. Errors here are input errors.
     pub fn resolve(global: &GlobalArgs) -> anyhow::Result<Context> {
+        let vars = Vars::load(&global.vars, &global.extra)?;
+        validate_known(&vars)?;
         Ok(Context {
-            vars: Vars::load(&global.vars, &global.extra)?,
+            vars,
             printer: Printer::new(global.quiet, global.color),
             results: global.results.clone(),
         })

@@ -1,0 +1,185 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_zuul_image_global_optspecs
+    string join \n vars= e/extra-var= results= q/quiet v/verbose color= h/help V/version
+end
+
+function __fish_zuul_image_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_zuul_image_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_zuul_image_using_subcommand
+    set -l cmd (__fish_zuul_image_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "ensure-docker" -d 'Install (if missing), configure and start Docker'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "run-buildset-registry" -d 'Start the embedded buildset registry and return its connection data'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "use-buildset-registry" -d 'Point docker, podman/buildah/cri-o, containerd and buildkit at the buildset registry'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "pull-from-intermediate" -d 'Copy the artifact images of the changes ahead into the buildset registry'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "push-to-intermediate" -d 'Copy this buildset\'s images to the intermediate registry and return them as artifacts'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "build-image" -d 'Build images (docker/buildx or podman), tag them and push them to the buildset registry'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "upload-image" -d 'Push images to the final registry under the temporary tag'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "promote-image" -d 'Move the temporary tag to the real tag and delete temporary tags'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "pause" -d 'Return `zuul.pause` when this job runs the buildset registry'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "registry" -d 'The embedded OCI registry'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -f -a "serve" -d 'Run the OCI registry in the foreground'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Run the OCI registry in the foreground'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "ensure-docker" -d 'Install (if missing), configure and start Docker'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "run-buildset-registry" -d 'Start the embedded buildset registry and return its connection data'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "use-buildset-registry" -d 'Point docker, podman/buildah/cri-o, containerd and buildkit at the buildset registry'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "pull-from-intermediate" -d 'Copy the artifact images of the changes ahead into the buildset registry'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "push-to-intermediate" -d 'Copy this buildset\'s images to the intermediate registry and return them as artifacts'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "build-image" -d 'Build images (docker/buildx or podman), tag them and push them to the buildset registry'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "upload-image" -d 'Push images to the final registry under the temporary tag'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "promote-image" -d 'Move the temporary tag to the real tag and delete temporary tags'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "pause" -d 'Return `zuul.pause` when this job runs the buildset registry'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "registry" -d 'The embedded OCI registry'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and __fish_seen_subcommand_from registry" -f -a "serve" -d 'Run the OCI registry in the foreground'

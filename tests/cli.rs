@@ -1,0 +1,240 @@
+//! The global command-line contract: help and version, exit statuses, and
+//! every bad-input case of the foundation issue (each exits 2, names the
+//! file or key path, and writes nothing).
+
+use crate::support::{write, zuul_image};
+use predicates::str::contains;
+
+const COMMANDS: [&str; 11] = [
+    "ensure-docker",
+    "run-buildset-registry",
+    "use-buildset-registry",
+    "pull-from-intermediate",
+    "push-to-intermediate",
+    "build-image",
+    "upload-image",
+    "promote-image",
+    "pause",
+    "registry",
+    "completions",
+];
+
+#[test]
+fn help_lists_every_command_and_global_option() {
+    let assert = zuul_image().arg("--help").assert().success();
+    let help = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    for command in COMMANDS {
+        assert!(help.contains(command), "--help lacks `{command}`");
+    }
+    for option in [
+        "--vars",
+        "--extra-var",
+        "--results",
+        "--quiet",
+        "--verbose",
+        "--color",
+    ] {
+        assert!(help.contains(option), "--help lacks `{option}`");
+    }
+    for command in COMMANDS {
+        zuul_image().args([command, "--help"]).assert().success();
+    }
+}
+
+#[test]
+fn version() {
+    zuul_image()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn unknown_command_and_flag_are_usage_errors() {
+    zuul_image().arg("frobnicate").assert().code(2);
+    zuul_image()
+        .args(["pause", "--frobnicate"])
+        .assert()
+        .code(2);
+    zuul_image().assert().code(2);
+}
+
+#[test]
+fn commands_not_built_yet_say_so() {
+    zuul_image()
+        .arg("promote-image")
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(contains("`promote-image` is not implemented yet"));
+}
+
+/// Run `pause` with `args`; expect exit 2, an empty stdout, stderr holding
+/// every needle, and the results file untouched.
+fn bad_input(args: &[&str], needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let results = write(dir.path(), "results.json", "");
+    let mut command = zuul_image();
+    command.args(["pause", "--results", &results]).args(args);
+    let mut assert = command.assert().code(2).stdout("");
+    for needle in needles {
+        assert = assert.stderr(contains(*needle));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&results).unwrap(),
+        "",
+        "the results file was written"
+    );
+}
+
+#[test]
+fn malformed_json_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = write(
+        dir.path(),
+        "vars.json",
+        "{\n  \"zuul\": {\n    \"build\": 12,,\n  }\n}\n",
+    );
+    bad_input(&["--vars", &vars], &["vars.json", "line 3", "invalid JSON"]);
+}
+
+#[test]
+fn malformed_yaml_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = write(
+        dir.path(),
+        "vars.yaml",
+        "zuul:\n  build: abc\n docker_images: [\n",
+    );
+    bad_input(&["--vars", &vars], &["vars.yaml", "line 3", "invalid YAML"]);
+}
+
+#[test]
+fn vars_file_that_is_not_a_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = write(dir.path(), "vars.yaml", "- one\n- two\n");
+    bad_input(
+        &["--vars", &vars],
+        &["vars.yaml", "must hold a mapping", "not a list"],
+    );
+}
+
+#[test]
+fn missing_vars_file() {
+    bad_input(
+        &["--vars", "/nonexistent/vars.yaml"],
+        &["/nonexistent/vars.yaml"],
+    );
+}
+
+#[test]
+fn docker_images_not_a_list() {
+    bad_input(
+        &["-e", r#"docker_images={"repository":"org/app"}"#],
+        &["`docker_images`", "expected a list"],
+    );
+}
+
+#[test]
+fn image_entry_without_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = write(
+        dir.path(),
+        "images.yaml",
+        "docker_images:\n  - context: .\n    repository: org/app\n  - context: other\n",
+    );
+    bad_input(
+        &["--vars", &vars],
+        &[
+            "`docker_images[1]`",
+            "images.yaml",
+            "missing field `repository`",
+        ],
+    );
+}
+
+#[test]
+fn tag_that_is_not_a_valid_tag() {
+    bad_input(
+        &[
+            "-e",
+            r#"container_images=[{"repository":"quay.io/org/app","tags":["ok","not valid"]}]"#,
+        ],
+        &["`container_images[0].tags[1]`", "invalid tag `not valid`"],
+    );
+}
+
+#[test]
+fn artifact_without_url() {
+    bad_input(
+        &[
+            "-e",
+            r#"zuul={"artifacts":[{"name":"org/app:latest","metadata":{"type":"container_image"}}]}"#,
+        ],
+        &["`zuul.artifacts[0]`", "missing field `url`"],
+    );
+}
+
+#[test]
+fn extra_var_without_equals() {
+    bad_input(
+        &["-e", "buildset_registry"],
+        &["`-e buildset_registry` is not KEY=VALUE"],
+    );
+}
+
+#[test]
+fn buildset_registry_with_a_bad_port() {
+    bad_input(
+        &[
+            "-e",
+            r#"buildset_registry={"host":"10.0.0.1","port":"http"}"#,
+        ],
+        &["`buildset_registry.port`", "not a port number"],
+    );
+}
+
+#[test]
+fn missing_required_variable_for_a_command() {
+    zuul_image()
+        .args([
+            "push-to-intermediate",
+            "-e",
+            r#"docker_images=[{"repository":"org/app"}]"#,
+        ])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(contains("missing variable `intermediate_registry`"))
+        .stderr(contains("push-to-intermediate"));
+}
+
+#[test]
+fn vars_from_stdin_and_later_sources_win() {
+    // YAML on stdin sets buildset_registry; `-e` then removes it (null is
+    // undefined), so the job pauses.
+    zuul_image()
+        .args(["pause", "--vars", "-", "-e", "buildset_registry=null"])
+        .write_stdin("buildset_registry:\n  host: 10.0.0.1\n  port: 5000\n")
+        .assert()
+        .success()
+        .stdout(contains(r#""pause":true"#));
+    zuul_image()
+        .args(["pause", "--vars", "-"])
+        .write_stdin("{\"buildset_registry\": {\"host\": \"10.0.0.1\", \"port\": \"5000\"}}")
+        .assert()
+        .success()
+        .stdout(r#"{"data":{},"secret_data":{}}"#.to_owned() + "\n");
+}
+
+#[test]
+fn secrets_never_reach_stderr() {
+    let assert = zuul_image()
+        .args(["push-to-intermediate", "-v", "-e"])
+        .arg(r#"buildset_registry={"host":"10.0.0.1","port":"http","password":"hunter2-secret"}"#)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(!stderr.contains("hunter2-secret"), "{stderr}");
+}

@@ -1,0 +1,16 @@
+//! The integration tests of zuul-image: one test binary, a module per
+//! subcommand, and `support/` for the harness (temp dirs, the CLI runner,
+//! real registries, the private dockerd, FROM-scratch images).
+//!
+//! A plain `cargo test` runs the hermetic tests. Tests that need real
+//! components (dockerd, distribution, skopeo, podman, buildah) are
+//! `#[ignore]`d with a reason and run by `tests/run-all.sh`, which installs
+//! and starts what they need and passes `--include-ignored`.
+
+mod support;
+
+mod cli;
+mod completions;
+mod harness;
+mod pause;
+mod results;
