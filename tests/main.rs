@@ -13,4 +13,6 @@ mod cli;
 mod completions;
 mod harness;
 mod pause;
+mod registry;
 mod results;
+mod run_buildset_registry;

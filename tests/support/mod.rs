@@ -10,6 +10,7 @@
 
 #![allow(dead_code)]
 
+pub mod buildset;
 pub mod distribution;
 pub mod docker;
 pub mod images;
