@@ -831,3 +831,57 @@ async fn forged_tokens_are_refused() {
         "anonymous token grants nothing"
     );
 }
+
+#[tokio::test]
+async fn concurrent_uploads_of_the_same_blob_both_succeed() {
+    let registry = open_registry();
+    let bytes = vec![42u8; 3 << 20];
+    let digest = Digest::sha256_of(&bytes);
+    let uri = format!("/v2/a/blobs/uploads/?digest={digest}");
+    let other = uri.replace("/v2/a/", "/v2/b/");
+    let (one, two) = tokio::join!(
+        registry.send("POST", &uri, &[], bytes.clone()),
+        registry.send("POST", &other, &[], bytes.clone()),
+    );
+    assert_eq!(one.status, StatusCode::CREATED);
+    assert_eq!(two.status, StatusCode::CREATED);
+    let got = registry.get(&format!("/v2/a/blobs/{digest}")).await;
+    assert_eq!(got.body, bytes);
+}
+
+#[tokio::test]
+async fn a_read_user_is_denied_writes() {
+    let mut users = users();
+    users.insert(
+        "reader".to_owned(),
+        User {
+            access: Access::Read,
+            credential: Credential::Plain(Secret::new("r")),
+        },
+    );
+    let registry = registry_with(users, false);
+    let auth = basic("reader", "r");
+    let push = registry
+        .send(
+            "POST",
+            "/v2/org/app/blobs/uploads/",
+            &[("authorization", &auth)],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(push.status, StatusCode::FORBIDDEN);
+    assert_eq!(push.code(), "DENIED");
+    let read = registry
+        .send(
+            "GET",
+            "/v2/org/app/tags/list",
+            &[("authorization", &auth)],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(
+        read.code(),
+        "NAME_UNKNOWN",
+        "allowed to read, nothing there"
+    );
+}

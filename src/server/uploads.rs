@@ -4,6 +4,9 @@
 //! blocking thread so the network side keeps reading meanwhile. Completion
 //! compares the client's digest with the hash and only then renames the file
 //! into the blob store; a mismatch deletes the upload and stores nothing.
+//! Like distribution's filesystem driver, completion does not fsync: a
+//! killed server never exposes a partial blob, but durability across a
+//! power loss is left to the filesystem.
 //!
 //! Session state (offset, hash so far) lives in memory. After a restart an
 //! upload file on disk is picked up again and re-hashed on first use, so a
@@ -201,11 +204,7 @@ impl Uploads {
         }
         let storage = self.storage.clone();
         let blob = digest.clone();
-        blocking(move || {
-            std::fs::File::open(&path)?.sync_data()?;
-            storage.commit_file(&path, &blob)
-        })
-        .await?;
+        blocking(move || storage.commit_file(&path, &blob)).await?;
         self.lock_map().remove(id);
         Ok(session.offset)
     }
@@ -297,7 +296,9 @@ async fn stream_into(file: std::fs::File, hasher: Hasher, body: Body) -> Result<
     let mut stream = body.into_data_stream();
     let mut idle = Some((file, hasher));
     let mut pending: Option<Job> = None;
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
+    // Frames are batched as they came (no copy) and handed over together.
+    let mut batch: Vec<bytes::Bytes> = Vec::new();
+    let mut batched = 0usize;
     let mut written = 0u64;
     let join = |job: Job| async move {
         job.await
@@ -311,7 +312,8 @@ async fn stream_into(file: std::fs::File, hasher: Hasher, body: Body) -> Result<
         match next {
             Some(Ok(bytes)) => {
                 written += bytes.len() as u64;
-                buf.extend_from_slice(&bytes);
+                batched += bytes.len();
+                batch.push(bytes);
             }
             Some(Err(err)) => {
                 failure = Some(Error::Body(err.to_string()));
@@ -319,7 +321,7 @@ async fn stream_into(file: std::fs::File, hasher: Hasher, body: Body) -> Result<
             }
             None => {}
         }
-        if buf.len() >= CHUNK || (last && !buf.is_empty()) {
+        if batched >= CHUNK || (last && batched > 0) {
             if let Some(job) = pending.take() {
                 idle = Some(join(job).await?);
             }
@@ -328,10 +330,13 @@ async fn stream_into(file: std::fs::File, hasher: Hasher, body: Body) -> Result<
                     "upload writer lost its file",
                 )));
             };
-            let chunk = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK));
+            let frames = std::mem::take(&mut batch);
+            batched = 0;
             pending = Some(tokio::task::spawn_blocking(move || {
-                hasher.update(&chunk);
-                file.write_all(&chunk)?;
+                for frame in &frames {
+                    hasher.update(frame);
+                    file.write_all(frame)?;
+                }
                 Ok((file, hasher))
             }));
         }
