@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod ansible;
+pub mod buildset;
 pub mod distribution;
 pub mod docker;
 pub mod fixtures;
