@@ -239,7 +239,7 @@ fn results_file_fallback_and_flags() {
 // ---- real components -------------------------------------------------------
 
 mod real {
-    use crate::support::distribution::{Distribution, Options};
+    use crate::support::buildset::BuildsetRegistry;
     use crate::support::images::{Image, image_layout, skopeo_push};
     use crate::support::own_containerd::OwnContainerd;
     use crate::support::own_dockerd::OwnDockerd;
@@ -251,18 +251,15 @@ mod real {
 
     const ALIAS: &str = "zuul-jobs.buildset-registry";
 
-    /// The buildset registry for these tests: a TLS registry whose
-    /// certificate names the alias, readable anonymously like the real one.
-    /// Switching to the embedded registry (issue 3) is this one function.
-    fn buildset_registry() -> Distribution {
-        Distribution::start_named(Options { auth: false }, &[ALIAS])
+    /// The buildset registry for these tests: the embedded one, started by
+    /// `run-buildset-registry` (its certificate names the alias; anonymous
+    /// read, `zuul` writes).
+    fn buildset_registry() -> BuildsetRegistry {
+        BuildsetRegistry::start()
     }
 
-    fn registry_var(registry: &Distribution) -> serde_json::Value {
-        serde_json::json!({"buildset_registry": {
-            "host": "127.0.0.1", "port": registry.port, "username": "zuul",
-            "password": "buildset-password", "cert": registry.certs.ca_pem,
-        }})
+    fn registry_var(registry: &BuildsetRegistry) -> serde_json::Value {
+        serde_json::json!({ "buildset_registry": registry.value })
     }
 
     /// The alias line our command wrote into `<root>/etc/hosts`.
@@ -277,13 +274,13 @@ mod real {
         format!("{line}\n")
     }
 
-    fn push(registry: &Distribution, name: &str, work: &Path) {
+    fn push(registry: &BuildsetRegistry, name: &str, work: &Path) {
         let layout = image_layout(&work.join(name.replace('/', "_")), &Image::busybox());
         skopeo_push(
             &layout,
             &format!("{}/{name}:latest", registry.address()),
             &registry.cert_dir(),
-            None,
+            Some(&registry.auth_file()),
         );
     }
 
@@ -407,7 +404,11 @@ mod real {
 
     /// A fresh root (with `dirs` made in it) after `use-buildset-registry`
     /// for `registry` ran on it.
-    fn configured_root(registry: &Distribution, work: &Path, dirs: &[&str]) -> tempfile::TempDir {
+    fn configured_root(
+        registry: &BuildsetRegistry,
+        work: &Path,
+        dirs: &[&str],
+    ) -> tempfile::TempDir {
         let root = tempfile::tempdir().unwrap();
         crate::support::write_passwd(root.path());
         for dir in dirs {
