@@ -100,9 +100,12 @@ impl Storage {
     }
 
     /// Make a fully written, verified file at `source` (in `uploads/`, same
-    /// filesystem) visible as blob `digest`. Content addressing makes the
-    /// last of two concurrent renames of the same digest harmless.
+    /// filesystem) visible as blob `digest`. Its data is flushed to disk
+    /// first, so not even a power cut can leave a visible blob whose bytes
+    /// do not match its name. Content addressing makes the last of two
+    /// concurrent renames of the same digest harmless.
     pub fn commit_file(&self, source: &Path, digest: &Digest) -> std::io::Result<()> {
+        std::fs::File::open(source)?.sync_data()?;
         let target = self.blob_path(digest);
         if let Some(dir) = target.parent() {
             std::fs::create_dir_all(dir)?;
@@ -119,7 +122,6 @@ impl Storage {
             .prefix("manifest-")
             .tempfile_in(self.uploads_dir())?;
         tmp.write_all(bytes)?;
-        tmp.as_file().sync_data()?;
         let (_, path) = tmp.keep().map_err(|err| err.error)?;
         let result = self.commit_file(&path, digest);
         if result.is_err() {

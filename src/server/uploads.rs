@@ -4,9 +4,9 @@
 //! blocking thread so the network side keeps reading meanwhile. Completion
 //! compares the client's digest with the hash and only then renames the file
 //! into the blob store; a mismatch deletes the upload and stores nothing.
-//! Like distribution's filesystem driver, completion does not fsync: a
-//! killed server never exposes a partial blob, but durability across a
-//! power loss is left to the filesystem.
+//! The data is flushed to disk before the rename (unlike distribution's
+//! filesystem driver), so neither a killed server nor a power cut exposes a
+//! blob whose bytes do not match its digest.
 //!
 //! Session state (offset, hash so far) lives in memory. After a restart an
 //! upload file on disk is picked up again and re-hashed on first use, so a
