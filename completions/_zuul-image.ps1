@@ -70,11 +70,15 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             break
         }
         'zuul-image;run-buildset-registry' {
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host clients use to reach the registry [var: buildset_registry_host; default: this node''s primary IP address]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port [var: buildset_registry_port; default: 5000]')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Directory for config, certificates and storage [var: buildset_registry_root; default: ~/buildset_registry]')
             [CompletionResult]::new('--vars', '--vars', [CompletionResultType]::ParameterName, 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--stop', '--stop', [CompletionResultType]::ParameterName, 'Stop the registry running from the root instead')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
@@ -221,11 +225,76 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OCI registry in the foreground')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OCI registry in the foreground until SIGTERM or SIGINT')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop a registry started by `run-buildset-registry`')
+            [CompletionResult]::new('supervise', 'supervise', [CompletionResultType]::ParameterValue, 'Run and restart a registry (started by `run-buildset-registry`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'zuul-image;registry;serve' {
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address and port to listen on; `[::]` also accepts IPv4 clients')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Storage directory')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'TLS certificate chain (PEM)')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'TLS private key (PEM)')
+            [CompletionResult]::new('--htpasswd', '--htpasswd', [CompletionResultType]::ParameterName, 'Users with write access, as bcrypt lines (`htpasswd -B`)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'YAML config: `listen`, `root`, `tls-cert`, `tls-key`, `htpasswd`, `anonymous-read`, `public-url`, `token-ttl`, and `users` (`name`, `password` or `password-hash`, `access: read|write`). Flags win')
+            [CompletionResult]::new('--public-url', '--public-url', [CompletionResultType]::ParameterName, 'Base URL clients reach the registry at, for the token realm (default: taken from each request''s Host)')
+            [CompletionResult]::new('--vars', '--vars', [CompletionResultType]::ParameterName, 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
+            [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
+            [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--no-anonymous-read', '--no-anonymous-read', [CompletionResultType]::ParameterName, 'Refuse anonymous pulls (they are allowed by default)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'zuul-image;registry;prune' {
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Storage directory of the registry')
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only remove what is older than this (e.g. `1h`, `7days`)')
+            [CompletionResult]::new('--vars', '--vars', [CompletionResultType]::ParameterName, 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
+            [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
+            [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Say what would be removed without removing it')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'zuul-image;registry;stop' {
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'The `buildset_registry_root` the registry was started with')
+            [CompletionResult]::new('--vars', '--vars', [CompletionResultType]::ParameterName, 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
+            [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
+            [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'zuul-image;registry;supervise' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'config')
+            [CompletionResult]::new('--run-dir', '--run-dir', [CompletionResultType]::ParameterName, 'run-dir')
             [CompletionResult]::new('--vars', '--vars', [CompletionResultType]::ParameterName, 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
@@ -242,11 +311,23 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             break
         }
         'zuul-image;registry;help' {
-            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OCI registry in the foreground')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OCI registry in the foreground until SIGTERM or SIGINT')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop a registry started by `run-buildset-registry`')
+            [CompletionResult]::new('supervise', 'supervise', [CompletionResultType]::ParameterValue, 'Run and restart a registry (started by `run-buildset-registry`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'zuul-image;registry;help;serve' {
+            break
+        }
+        'zuul-image;registry;help;prune' {
+            break
+        }
+        'zuul-image;registry;help;stop' {
+            break
+        }
+        'zuul-image;registry;help;supervise' {
             break
         }
         'zuul-image;registry;help;help' {
@@ -311,10 +392,22 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             break
         }
         'zuul-image;help;registry' {
-            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OCI registry in the foreground')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OCI registry in the foreground until SIGTERM or SIGINT')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop a registry started by `run-buildset-registry`')
+            [CompletionResult]::new('supervise', 'supervise', [CompletionResultType]::ParameterValue, 'Run and restart a registry (started by `run-buildset-registry`)')
             break
         }
         'zuul-image;help;registry;serve' {
+            break
+        }
+        'zuul-image;help;registry;prune' {
+            break
+        }
+        'zuul-image;help;registry;stop' {
+            break
+        }
+        'zuul-image;help;registry;supervise' {
             break
         }
         'zuul-image;help;completions' {

@@ -88,20 +88,47 @@ _zuul__image() {
             zuul__image__subcmd__help,use-buildset-registry)
                 cmd="zuul__image__subcmd__help__subcmd__use__subcmd__buildset__subcmd__registry"
                 ;;
+            zuul__image__subcmd__help__subcmd__registry,prune)
+                cmd="zuul__image__subcmd__help__subcmd__registry__subcmd__prune"
+                ;;
             zuul__image__subcmd__help__subcmd__registry,serve)
                 cmd="zuul__image__subcmd__help__subcmd__registry__subcmd__serve"
+                ;;
+            zuul__image__subcmd__help__subcmd__registry,stop)
+                cmd="zuul__image__subcmd__help__subcmd__registry__subcmd__stop"
+                ;;
+            zuul__image__subcmd__help__subcmd__registry,supervise)
+                cmd="zuul__image__subcmd__help__subcmd__registry__subcmd__supervise"
                 ;;
             zuul__image__subcmd__registry,help)
                 cmd="zuul__image__subcmd__registry__subcmd__help"
                 ;;
+            zuul__image__subcmd__registry,prune)
+                cmd="zuul__image__subcmd__registry__subcmd__prune"
+                ;;
             zuul__image__subcmd__registry,serve)
                 cmd="zuul__image__subcmd__registry__subcmd__serve"
+                ;;
+            zuul__image__subcmd__registry,stop)
+                cmd="zuul__image__subcmd__registry__subcmd__stop"
+                ;;
+            zuul__image__subcmd__registry,supervise)
+                cmd="zuul__image__subcmd__registry__subcmd__supervise"
                 ;;
             zuul__image__subcmd__registry__subcmd__help,help)
                 cmd="zuul__image__subcmd__registry__subcmd__help__subcmd__help"
                 ;;
+            zuul__image__subcmd__registry__subcmd__help,prune)
+                cmd="zuul__image__subcmd__registry__subcmd__help__subcmd__prune"
+                ;;
             zuul__image__subcmd__registry__subcmd__help,serve)
                 cmd="zuul__image__subcmd__registry__subcmd__help__subcmd__serve"
+                ;;
+            zuul__image__subcmd__registry__subcmd__help,stop)
+                cmd="zuul__image__subcmd__registry__subcmd__help__subcmd__stop"
+                ;;
+            zuul__image__subcmd__registry__subcmd__help,supervise)
+                cmd="zuul__image__subcmd__registry__subcmd__help__subcmd__supervise"
                 ;;
             *)
                 ;;
@@ -392,7 +419,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__help__subcmd__registry)
-            opts="serve"
+            opts="serve prune stop supervise"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -405,7 +432,49 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        zuul__subcmd__image__subcmd__help__subcmd__registry__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         zuul__subcmd__image__subcmd__help__subcmd__registry__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zuul__subcmd__image__subcmd__help__subcmd__registry__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zuul__subcmd__image__subcmd__help__subcmd__registry__subcmd__supervise)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -618,7 +687,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__registry)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version serve help"
+            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version serve prune stop supervise help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -652,7 +721,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__registry__subcmd__help)
-            opts="serve help"
+            opts="serve prune stop supervise help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -666,6 +735,20 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__registry__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zuul__subcmd__image__subcmd__registry__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -693,13 +776,191 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__registry__subcmd__serve)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+        zuul__subcmd__image__subcmd__registry__subcmd__help__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zuul__subcmd__image__subcmd__registry__subcmd__help__subcmd__supervise)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zuul__subcmd__image__subcmd__registry__subcmd__prune)
+            opts="-e -q -v -h -V --root --older-than --dry-run --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vars)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --extra-var)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zuul__subcmd__image__subcmd__registry__subcmd__serve)
+            opts="-e -q -v -h -V --listen --root --tls-cert --tls-key --htpasswd --config --no-anonymous-read --public-url --vars --extra-var --results --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --htpasswd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --public-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vars)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --extra-var)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zuul__subcmd__image__subcmd__registry__subcmd__stop)
+            opts="-e -q -v -h -V --root --vars --extra-var --results --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vars)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --extra-var)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --results)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zuul__subcmd__image__subcmd__registry__subcmd__supervise)
+            opts="-e -q -v -h -V --config --run-dir --vars --extra-var --results --quiet --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --vars)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -728,12 +989,24 @@ _zuul__image() {
             return 0
             ;;
         zuul__subcmd__image__subcmd__run__subcmd__buildset__subcmd__registry)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --host --port --root --stop --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --vars)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -65,11 +65,15 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand --version 'Print version'
         }
         &'zuul-image;run-buildset-registry'= {
+            cand --host 'Host clients use to reach the registry [var: buildset_registry_host; default: this node''s primary IP address]'
+            cand --port 'Port [var: buildset_registry_port; default: 5000]'
+            cand --root 'Directory for config, certificates and storage [var: buildset_registry_root; default: ~/buildset_registry]'
             cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
             cand --color 'Colour on stderr'
+            cand --stop 'Stop the registry running from the root instead'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
             cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
@@ -208,10 +212,72 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand serve 'Run the OCI registry in the foreground'
+            cand serve 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
+            cand prune 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
+            cand stop 'Stop a registry started by `run-buildset-registry`'
+            cand supervise 'Run and restart a registry (started by `run-buildset-registry`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'zuul-image;registry;serve'= {
+            cand --listen 'Address and port to listen on; `[::]` also accepts IPv4 clients'
+            cand --root 'Storage directory'
+            cand --tls-cert 'TLS certificate chain (PEM)'
+            cand --tls-key 'TLS private key (PEM)'
+            cand --htpasswd 'Users with write access, as bcrypt lines (`htpasswd -B`)'
+            cand --config 'YAML config: `listen`, `root`, `tls-cert`, `tls-key`, `htpasswd`, `anonymous-read`, `public-url`, `token-ttl`, and `users` (`name`, `password` or `password-hash`, `access: read|write`). Flags win'
+            cand --public-url 'Base URL clients reach the registry at, for the token realm (default: taken from each request''s Host)'
+            cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
+            cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
+            cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
+            cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
+            cand --color 'Colour on stderr'
+            cand --no-anonymous-read 'Refuse anonymous pulls (they are allowed by default)'
+            cand -q 'Print only warnings and errors'
+            cand --quiet 'Print only warnings and errors'
+            cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
+            cand --verbose 'More diagnostics on stderr (-v debug, -vv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'zuul-image;registry;prune'= {
+            cand --root 'Storage directory of the registry'
+            cand --older-than 'Only remove what is older than this (e.g. `1h`, `7days`)'
+            cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
+            cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
+            cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
+            cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
+            cand --color 'Colour on stderr'
+            cand --dry-run 'Say what would be removed without removing it'
+            cand -q 'Print only warnings and errors'
+            cand --quiet 'Print only warnings and errors'
+            cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
+            cand --verbose 'More diagnostics on stderr (-v debug, -vv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'zuul-image;registry;stop'= {
+            cand --root 'The `buildset_registry_root` the registry was started with'
+            cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
+            cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
+            cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
+            cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
+            cand --color 'Colour on stderr'
+            cand -q 'Print only warnings and errors'
+            cand --quiet 'Print only warnings and errors'
+            cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
+            cand --verbose 'More diagnostics on stderr (-v debug, -vv trace)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'zuul-image;registry;supervise'= {
+            cand --config 'config'
+            cand --run-dir 'run-dir'
             cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
@@ -227,10 +293,19 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand --version 'Print version'
         }
         &'zuul-image;registry;help'= {
-            cand serve 'Run the OCI registry in the foreground'
+            cand serve 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
+            cand prune 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
+            cand stop 'Stop a registry started by `run-buildset-registry`'
+            cand supervise 'Run and restart a registry (started by `run-buildset-registry`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'zuul-image;registry;help;serve'= {
+        }
+        &'zuul-image;registry;help;prune'= {
+        }
+        &'zuul-image;registry;help;stop'= {
+        }
+        &'zuul-image;registry;help;supervise'= {
         }
         &'zuul-image;registry;help;help'= {
         }
@@ -282,9 +357,18 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
         &'zuul-image;help;pause'= {
         }
         &'zuul-image;help;registry'= {
-            cand serve 'Run the OCI registry in the foreground'
+            cand serve 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
+            cand prune 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
+            cand stop 'Stop a registry started by `run-buildset-registry`'
+            cand supervise 'Run and restart a registry (started by `run-buildset-registry`)'
         }
         &'zuul-image;help;registry;serve'= {
+        }
+        &'zuul-image;help;registry;prune'= {
+        }
+        &'zuul-image;help;registry;stop'= {
+        }
+        &'zuul-image;help;registry;supervise'= {
         }
         &'zuul-image;help;completions'= {
         }

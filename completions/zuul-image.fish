@@ -61,12 +61,16 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -s 
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -s h -l help -d 'Print help'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l host -d 'Host clients use to reach the registry [var: buildset_registry_host; default: this node\'s primary IP address]' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l port -d 'Port [var: buildset_registry_port; default: 5000]' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l root -d 'Directory for config, certificates and storage [var: buildset_registry_root; default: ~/buildset_registry]' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l stop -d 'Stop the registry running from the root instead'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -s q -l quiet -d 'Print only warnings and errors'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -s h -l help -d 'Print help'
@@ -151,29 +155,79 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s q -l qui
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s h -l help -d 'Print help'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s V -l version -d 'Print version'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -s q -l quiet -d 'Print only warnings and errors'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -s h -l help -d 'Print help'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -s V -l version -d 'Print version'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -f -a "serve" -d 'Run the OCI registry in the foreground'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -f -a "serve" -d 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -f -a "prune" -d 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -f -a "stop" -d 'Stop a registry started by `run-buildset-registry`'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -f -a "supervise" -d 'Run and restart a registry (started by `run-buildset-registry`)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l listen -d 'Address and port to listen on; `[::]` also accepts IPv4 clients' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l root -d 'Storage directory' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l tls-cert -d 'TLS certificate chain (PEM)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l tls-key -d 'TLS private key (PEM)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l htpasswd -d 'Users with write access, as bcrypt lines (`htpasswd -B`)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l config -d 'YAML config: `listen`, `root`, `tls-cert`, `tls-key`, `htpasswd`, `anonymous-read`, `public-url`, `token-ttl`, and `users` (`name`, `password` or `password-hash`, `access: read|write`). Flags win' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l public-url -d 'Base URL clients reach the registry at, for the token realm (default: taken from each request\'s Host)' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l color -d 'Colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l no-anonymous-read -d 'Refuse anonymous pulls (they are allowed by default)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Print only warnings and errors'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -s V -l version -d 'Print version'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Run the OCI registry in the foreground'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l root -d 'Storage directory of the registry' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l older-than -d 'Only remove what is older than this (e.g. `1h`, `7days`)' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l dry-run -d 'Say what would be removed without removing it'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -l root -d 'The `buildset_registry_root` the registry was started with' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l config -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l run-dir -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "stop" -d 'Stop a registry started by `run-buildset-registry`'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "supervise" -d 'Run and restart a registry (started by `run-buildset-registry`)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
@@ -197,4 +251,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "registry" -d 'The embedded OCI registry'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "completions" -d 'Print a shell completion script'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and __fish_seen_subcommand_from registry" -f -a "serve" -d 'Run the OCI registry in the foreground'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and __fish_seen_subcommand_from registry" -f -a "serve" -d 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and __fish_seen_subcommand_from registry" -f -a "prune" -d 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and __fish_seen_subcommand_from registry" -f -a "stop" -d 'Stop a registry started by `run-buildset-registry`'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and __fish_seen_subcommand_from registry" -f -a "supervise" -d 'Run and restart a registry (started by `run-buildset-registry`)'

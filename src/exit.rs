@@ -30,6 +30,7 @@ impl ExitStatus {
                 || cause.is::<crate::zuul::Error>()
                 || cause.is::<crate::reference::Error>()
                 || cause.is::<crate::host::Error>()
+                || cause.is::<crate::server::config::Error>()
         });
         if bad_input {
             ExitStatus::Usage

@@ -14,6 +14,7 @@ pub mod output;
 pub mod reference;
 pub mod registry;
 pub mod secret;
+pub mod server;
 pub mod zuul;
 
 use clap::Parser;

@@ -22,11 +22,7 @@ fn rejects(extra: &[&str], files: &[(&str, &str)], expected: &str) {
         .arg(format!("--docker-host=unix://{}", socket.display()))
         .assert()
         .code(2);
-    let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
-    assert!(
-        stderr.contains(expected),
-        "expected `{expected}` in:\n{stderr}"
-    );
+    crate::support::stderr_containing(&output, expected);
     assert_eq!(tree(root.path()), before, "files were written");
 }
 
@@ -62,7 +58,7 @@ fn ensure(dockerd: &OwnDockerd, vars: &[&str]) -> String {
         .timeout(Duration::from_secs(180))
         .assert()
         .success();
-    String::from_utf8_lossy(&output.get_output().stderr).into_owned()
+    crate::support::stderr(&output)
 }
 
 #[test]
@@ -110,19 +106,7 @@ fn starts_a_stopped_daemon_and_leaves_a_running_one_alone() {
     assert_eq!(tree(dockerd.root.path().join("etc").as_path()), files);
 
     // A new mirror is a reload: a running container keeps running.
-    dockerd.build_busybox("zuul-image-test/busybox");
-    let container = run(dockerd.cli().args([
-        "run",
-        "-d",
-        "--network",
-        "none",
-        "zuul-image-test/busybox",
-        "/bin/busybox",
-        "sleep",
-        "600",
-    ]))
-    .trim()
-    .to_owned();
+    let container = dockerd.run_sleeper();
     let stderr = ensure(
         &dockerd,
         &["-e", "docker_mirror=http://mirror.example:8082"],
@@ -133,10 +117,7 @@ fn starts_a_stopped_daemon_and_leaves_a_running_one_alone() {
         .cli()
         .args(["info", "--format", "{{json .RegistryConfig.Mirrors}}"]));
     assert!(mirrors.contains("http://mirror.example:8082/"), "{mirrors}");
-    let state = run(dockerd
-        .cli()
-        .args(["inspect", "--format", "{{.State.Running}}", &container]));
-    assert_eq!(state.trim(), "true");
+    assert!(dockerd.is_running(&container), "the container was stopped");
 
     // Stopped: it is started again, with its configuration.
     dockerd.stop();

@@ -15,6 +15,8 @@ mod ensure_docker;
 mod harness;
 mod intermediate;
 mod pause;
+mod registry;
 mod results;
 mod roles_compat;
+mod run_buildset_registry;
 mod use_buildset_registry;

@@ -2,7 +2,7 @@
 //! site keys kept, existing mirrors, comments, unrelated `[[registry]]`, a
 //! v1 registries.conf, an empty system; a second run changes no byte), bad
 //! input (exit 2, nothing written), and real pulls through the mirror with
-//! a private dockerd, podman and buildah.
+//! a private dockerd, podman, buildah and a private containerd (`ctr`).
 
 use crate::support::fixtures::{assert_tree, case_dir, copy_tree, mtimes, tree};
 use crate::support::zuul_image;
@@ -20,8 +20,9 @@ fn vars_file(case: &Path) -> PathBuf {
 }
 
 /// Run the command on a copy of `before/`, compare with `after/`, run it
-/// again and check nothing changed; returns the root for more checks.
-fn check_case(case: &str) -> tempfile::TempDir {
+/// again and check nothing changed (and nothing was restarted); returns the
+/// root and the first run's stderr for more checks.
+fn check_case(case: &str) -> (tempfile::TempDir, String) {
     let dir = case_dir(COMMAND, case);
     let root = tempfile::tempdir().unwrap();
     copy_tree(&dir.join("before"), root.path());
@@ -37,19 +38,22 @@ fn check_case(case: &str) -> tempfile::TempDir {
             .success()
     };
     let first = run();
-    let stderr = String::from_utf8_lossy(&first.get_output().stderr).into_owned();
-    assert!(!stderr.contains("buildset-password"), "{stderr}");
+    let first_stderr = crate::support::stderr(&first);
+    assert!(
+        !first_stderr.contains("buildset-password"),
+        "{first_stderr}"
+    );
     assert_tree(root.path(), &dir.join("after"));
     let (files, times) = (tree(root.path()), mtimes(root.path()));
     let second = run();
-    let stderr = String::from_utf8_lossy(&second.get_output().stderr).into_owned();
+    let stderr = crate::support::stderr(&second);
     assert!(
-        !stderr.contains("updated"),
+        !stderr.contains("updated") && !stderr.contains("restart"),
         "second run changed files:\n{stderr}"
     );
     assert_eq!(tree(root.path()), files, "second run changed bytes");
     assert_eq!(mtimes(root.path()), times, "second run touched files");
-    root
+    (root, first_stderr)
 }
 
 fn mode(path: &Path) -> u32 {
@@ -58,7 +62,7 @@ fn mode(path: &Path) -> u32 {
 
 #[test]
 fn empty_system() {
-    let root = check_case("empty-system");
+    let (root, _) = check_case("empty-system");
     assert_eq!(mode(&root.path().join("root/.docker/config.json")), 0o600);
     assert_eq!(mode(&root.path().join("root/.docker")), 0o700);
     assert_eq!(mode(&root.path().join("run/containers/0/auth.json")), 0o600);
@@ -67,7 +71,7 @@ fn empty_system() {
 
 #[test]
 fn site_config_is_kept() {
-    let root = check_case("site-config");
+    let (root, _) = check_case("site-config");
     let config = root.path().join("home/zuul/.docker/config.json");
     assert_eq!(mode(&config), 0o600);
     let meta = std::fs::metadata(&config).unwrap();
@@ -81,15 +85,22 @@ fn v1_registries_conf_is_converted() {
     check_case("v1-registries-conf");
 }
 
+#[test]
+fn microk8s_gets_hosts_toml_and_a_restart() {
+    let (root, stderr) = check_case("microk8s");
+    // Written through the snap's `current` link, which stays a link.
+    let current = root.path().join("var/snap/microk8s/current");
+    assert!(current.symlink_metadata().unwrap().is_symlink());
+    assert!(
+        stderr.contains("not running `snap restart microk8s`: `--root` is not `/`"),
+        "{stderr}"
+    );
+}
+
 /// Bad input: exit 2, a message naming the problem, and no file written.
 fn rejects(vars: serde_json::Value, files: &[(&str, &str)], expected: &str) {
     let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("etc")).unwrap();
-    std::fs::write(
-        root.path().join("etc/passwd"),
-        "root:x:0:0:root:/root:/bin/bash\n",
-    )
-    .unwrap();
+    crate::support::write_passwd(root.path());
     for (path, text) in files {
         crate::support::write(root.path(), path, text);
     }
@@ -103,11 +114,7 @@ fn rejects(vars: serde_json::Value, files: &[(&str, &str)], expected: &str) {
         .arg(root.path())
         .assert()
         .code(2);
-    let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
-    assert!(
-        stderr.contains(expected),
-        "expected `{expected}` in:\n{stderr}"
-    );
+    let stderr = crate::support::stderr_containing(&output, expected);
     assert!(!stderr.contains("s3cret"), "{stderr}");
     assert_eq!(tree(root.path()), before, "files were written");
 }
@@ -197,12 +204,7 @@ fn results_file_fallback_and_flags() {
     // `buildset_registry` from this job's results file, as after
     // run-buildset-registry in the same job; --namespace wins over vars.
     let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("etc")).unwrap();
-    std::fs::write(
-        root.path().join("etc/passwd"),
-        "root:x:0:0:root:/root:/bin/bash\n",
-    )
-    .unwrap();
+    crate::support::write_passwd(root.path());
     let work = tempfile::tempdir().unwrap();
     let results = crate::support::write(
         work.path(),
@@ -237,86 +239,27 @@ fn results_file_fallback_and_flags() {
 // ---- real components -------------------------------------------------------
 
 mod real {
-    use crate::support::distribution::{Distribution, Options};
+    use crate::support::buildset::BuildsetRegistry;
     use crate::support::images::{Image, image_layout, skopeo_push};
+    use crate::support::own_containerd::OwnContainerd;
     use crate::support::own_dockerd::OwnDockerd;
+    use crate::support::real_host::{HostsAlias, RealCertDir};
     use crate::support::{run, zuul_image};
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::process::Command;
-    use std::sync::Mutex;
     use std::time::Duration;
 
     const ALIAS: &str = "zuul-jobs.buildset-registry";
 
-    /// The buildset registry for these tests: a TLS registry whose
-    /// certificate names the alias, readable anonymously like the real one.
-    /// Switching to the embedded registry (issue 3) is this one function.
-    fn buildset_registry() -> Distribution {
-        Distribution::start_named(Options { auth: false }, &[ALIAS])
+    /// The buildset registry for these tests: the embedded one, started by
+    /// `run-buildset-registry` (its certificate names the alias; anonymous
+    /// read, `zuul` writes).
+    fn buildset_registry() -> BuildsetRegistry {
+        BuildsetRegistry::start()
     }
 
-    fn registry_var(registry: &Distribution) -> serde_json::Value {
-        serde_json::json!({"buildset_registry": {
-            "host": "127.0.0.1", "port": registry.port, "username": "zuul",
-            "password": "buildset-password", "cert": registry.certs.ca_pem,
-        }})
-    }
-
-    /// The real `/etc/hosts` gets the alias line our command wrote under
-    /// its root, for as long as any test holds a guard; the original file
-    /// comes back when the last guard is dropped.
-    static HOSTS: Mutex<(usize, Option<Vec<u8>>)> = Mutex::new((0, None));
-
-    struct HostsAlias;
-
-    impl HostsAlias {
-        fn add(line: &str) -> HostsAlias {
-            let mut state = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
-            if state.0 == 0 {
-                let original = std::fs::read("/etc/hosts").unwrap();
-                let mut text = original.clone();
-                if !text.ends_with(b"\n") {
-                    text.push(b'\n');
-                }
-                text.extend_from_slice(line.as_bytes());
-                std::fs::write("/etc/hosts", text).unwrap();
-                state.1 = Some(original);
-            }
-            state.0 += 1;
-            HostsAlias
-        }
-    }
-
-    impl Drop for HostsAlias {
-        fn drop(&mut self) {
-            let mut state = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
-            state.0 -= 1;
-            if state.0 == 0 {
-                if let Some(original) = state.1.take() {
-                    let _ = std::fs::write("/etc/hosts", original);
-                }
-            }
-        }
-    }
-
-    /// A per-port `certs.d/<alias>:<port>` directory of the real machine,
-    /// copied from what our command wrote under its root; removed on drop.
-    struct RealCertDir(PathBuf);
-
-    impl RealCertDir {
-        fn copy(root: &Path, dir: &str) -> RealCertDir {
-            let real = PathBuf::from(dir);
-            std::fs::create_dir_all(&real).unwrap();
-            let ours = root.join(dir.trim_start_matches('/')).join("ca.crt");
-            std::fs::copy(&ours, real.join("ca.crt")).unwrap();
-            RealCertDir(real)
-        }
-    }
-
-    impl Drop for RealCertDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+    fn registry_var(registry: &BuildsetRegistry) -> serde_json::Value {
+        serde_json::json!({ "buildset_registry": registry.value })
     }
 
     /// The alias line our command wrote into `<root>/etc/hosts`.
@@ -331,13 +274,13 @@ mod real {
         format!("{line}\n")
     }
 
-    fn push(registry: &Distribution, name: &str, work: &Path) {
+    fn push(registry: &BuildsetRegistry, name: &str, work: &Path) {
         let layout = image_layout(&work.join(name.replace('/', "_")), &Image::busybox());
         skopeo_push(
             &layout,
             &format!("{}/{name}:latest", registry.address()),
             &registry.cert_dir(),
-            None,
+            Some(&registry.auth_file()),
         );
     }
 
@@ -359,30 +302,14 @@ mod real {
             "etc/docker/daemon.json",
             "{\"labels\": [\"site=kept\"]}\n",
         );
-        crate::support::write(
-            dockerd.root.path(),
-            "etc/passwd",
-            "root:x:0:0:root:/root:/bin/bash\n",
-        );
+        crate::support::write_passwd(dockerd.root.path());
         zuul_image()
             .env_remove("DOCKER_HOST")
             .args(dockerd.ensure_docker_args())
             .timeout(Duration::from_secs(180))
             .assert()
             .success();
-        dockerd.build_busybox("zuul-image-test/busybox");
-        let container = run(dockerd.cli().args([
-            "run",
-            "-d",
-            "--network",
-            "none",
-            "zuul-image-test/busybox",
-            "/bin/busybox",
-            "sleep",
-            "600",
-        ]))
-        .trim()
-        .to_owned();
+        let container = dockerd.run_sleeper();
         let pid = dockerd.pid().unwrap();
 
         let vars = crate::support::write(
@@ -399,17 +326,16 @@ mod real {
             .timeout(Duration::from_secs(120))
             .assert()
             .success();
-        let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+        let stderr = crate::support::stderr(&output);
         assert!(stderr.contains("reloaded dockerd (SIGHUP"), "{stderr}");
         assert!(!stderr.contains("buildset-password"), "{stderr}");
 
         // Reload, not restart: same daemon, the container still runs.
         assert_eq!(dockerd.pid(), Some(pid), "dockerd was restarted");
-        let state =
-            run(dockerd
-                .cli()
-                .args(["inspect", "--format", "{{.State.Running}}", &container]));
-        assert_eq!(state.trim(), "true", "the running container was stopped");
+        assert!(
+            dockerd.is_running(&container),
+            "the running container was stopped"
+        );
         let mirrors =
             run(dockerd
                 .cli()
@@ -469,11 +395,34 @@ mod real {
             .arg(format!("--docker-host={}", dockerd.host()))
             .assert()
             .success();
-        let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+        let stderr = crate::support::stderr(&output);
         assert!(
             !stderr.contains("updated") && !stderr.contains("reloaded"),
             "{stderr}"
         );
+    }
+
+    /// A fresh root (with `dirs` made in it) after `use-buildset-registry`
+    /// for `registry` ran on it.
+    fn configured_root(
+        registry: &BuildsetRegistry,
+        work: &Path,
+        dirs: &[&str],
+    ) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        crate::support::write_passwd(root.path());
+        for dir in dirs {
+            std::fs::create_dir_all(root.path().join(dir)).unwrap();
+        }
+        let vars = crate::support::write(work, "vars.json", &registry_var(registry).to_string());
+        zuul_image()
+            .env_remove("DOCKER_HOST")
+            .args(["--vars", &vars, "use-buildset-registry"])
+            .arg("--root")
+            .arg(root.path())
+            .assert()
+            .success();
+        root
     }
 
     fn containers(program: &str, storage: &Path, registries_conf: &Path) -> Command {
@@ -496,24 +445,7 @@ mod real {
         // A quay.io image: stored under `quay.io/…`.
         push(&registry, "quay.io/org/img", work.path());
 
-        let root = tempfile::tempdir().unwrap();
-        crate::support::write(
-            root.path(),
-            "etc/passwd",
-            "root:x:0:0:root:/root:/bin/bash\n",
-        );
-        let vars = crate::support::write(
-            work.path(),
-            "vars.json",
-            &registry_var(&registry).to_string(),
-        );
-        zuul_image()
-            .env_remove("DOCKER_HOST")
-            .args(["--vars", &vars, "use-buildset-registry"])
-            .arg("--root")
-            .arg(root.path())
-            .assert()
-            .success();
+        let root = configured_root(&registry, work.path(), &[]);
         let _hosts = HostsAlias::add(&alias_line(root.path()));
         let _certs = RealCertDir::copy(
             root.path(),
@@ -562,5 +494,56 @@ mod real {
             "localhost/built",
         ]));
         assert_eq!(label.trim(), "through-the-mirror");
+    }
+
+    #[test]
+    #[ignore = "needs real components: run tests/run-all.sh"]
+    fn containerd_pulls_through_hosts_toml() {
+        let work = tempfile::tempdir().unwrap();
+        let registry = buildset_registry();
+        // Stored as `quay.io/org/img` (prefixed) and `example/base` (a
+        // docker.io name, un-prefixed).
+        push(&registry, "quay.io/org/img", work.path());
+        push(&registry, "example/base", work.path());
+
+        // containerd counts as installed when `/etc/containerd` exists.
+        let root = configured_root(&registry, work.path(), &["etc/containerd"]);
+        let hosts_dir = root.path().join("etc/containerd/certs.d");
+        let quay = std::fs::read_to_string(hosts_dir.join("quay.io/hosts.toml")).unwrap();
+        let prefixed = format!("[host.\"https://{ALIAS}:{}/v2/quay.io\"]", registry.port);
+        assert!(quay.contains(&prefixed), "{quay}");
+        assert!(quay.contains("override_path = true"), "{quay}");
+        let hub = std::fs::read_to_string(hosts_dir.join("docker.io/hosts.toml")).unwrap();
+        let plain = format!("[host.\"https://{ALIAS}:{}\"]", registry.port);
+        assert!(hub.contains(&plain), "{hub}");
+        assert!(!hub.contains("override_path"), "{hub}");
+
+        // The `ca` in hosts.toml is the real path our command wrote under
+        // its root; the alias resolves through the real /etc/hosts.
+        let _hosts = HostsAlias::add(&alias_line(root.path()));
+        let _certs = RealCertDir::copy(
+            root.path(),
+            &format!("/etc/containerd/certs.d/{ALIAS}:{}", registry.port),
+        );
+
+        // No internet here, and neither image exists upstream: only the
+        // mirror can serve them.
+        let containerd = OwnContainerd::start();
+        let digest = Image::busybox().digest();
+        for reference in ["quay.io/org/img:latest", "docker.io/example/base:latest"] {
+            let pull = containerd.pull(&hosts_dir, reference);
+            assert!(
+                pull.status.success(),
+                "ctr pull {reference} failed: {}\ncontainerd log:\n{}\nregistry log:\n{}",
+                String::from_utf8_lossy(&pull.stderr),
+                containerd.log(),
+                registry.log()
+            );
+            let listed =
+                run(containerd
+                    .ctr()
+                    .args(["images", "ls", &format!("name=={reference}")]));
+            assert!(listed.contains(&digest), "{listed}");
+        }
     }
 }

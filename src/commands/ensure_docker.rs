@@ -4,12 +4,12 @@
 
 use super::context::Context;
 use super::use_buildset_registry;
-use crate::host::docker_setup::{self, DaemonSettings, MirrorVars};
+use crate::host::docker_setup::{self, DaemonAction, DaemonSettings, MirrorVars};
 use crate::host::dockerd::{self, Dockerd, Reloaded};
 use crate::host::packages::{self, Family, Manager};
 use crate::host::plan::Plan;
 use crate::host::services;
-use crate::host::{Host, daemon_json, network};
+use crate::host::{Host, network};
 use crate::zuul;
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
@@ -160,31 +160,32 @@ pub async fn run(args: Args, ctx: &Context) -> Result<()> {
     }
     ensure_group(&host, &settings, ctx)?;
 
-    if running {
-        let systemd_socket_down = dockerd.systemd().is_some_and(|systemd| {
+    let socket_down = running
+        && dockerd.systemd().is_some_and(|systemd| {
             systemd.is_known("docker.socket") && !systemd.is_active("docker.socket")
         });
-        if daemon_json::needs_restart(&changed) || systemd_socket_down {
+    match docker_setup::daemon_action(running, &changed, socket_down) {
+        DaemonAction::Restart => {
             dockerd.restart().await?;
             ctx.printer.status("restarted docker to apply its settings");
-        } else if !changed.is_empty() {
-            match dockerd.reload().await? {
-                Reloaded::Systemd => ctx.printer.status("reloaded docker (systemctl reload)"),
-                Reloaded::Signal(pid) => ctx
-                    .printer
-                    .status(format!("reloaded dockerd (SIGHUP to pid {pid})")),
-                Reloaded::NotRunning => {}
-            }
-        } else {
-            ctx.printer
-                .status("docker is running and configured; nothing to do");
         }
-    } else {
-        dockerd.start().await?;
-        ctx.printer.status(format!(
-            "started docker; it answers on `{}`",
-            dockerd.api.socket().display()
-        ));
+        DaemonAction::Reload => match dockerd.reload().await? {
+            Reloaded::Systemd => ctx.printer.status("reloaded docker (systemctl reload)"),
+            Reloaded::Signal(pid) => ctx
+                .printer
+                .status(format!("reloaded dockerd (SIGHUP to pid {pid})")),
+            Reloaded::NotRunning => {}
+        },
+        DaemonAction::Nothing => ctx
+            .printer
+            .status("docker is running and configured; nothing to do"),
+        DaemonAction::Start => {
+            dockerd.start().await?;
+            ctx.printer.status(format!(
+                "started docker; it answers on `{}`",
+                dockerd.api.socket().display()
+            ));
+        }
     }
     socket_group(&dockerd, &settings.group)?;
 

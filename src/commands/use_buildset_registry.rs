@@ -9,6 +9,7 @@ use crate::host::Host;
 use crate::host::buildset::{self, Inputs, Namespace};
 use crate::host::containerd::ConfigPath;
 use crate::host::dockerd::{self, Dockerd, Reloaded};
+use crate::host::nudge::Nudge;
 use crate::host::services::{self, Systemd};
 use crate::zuul;
 use anyhow::{Context as _, Result};
@@ -23,8 +24,8 @@ use std::time::Duration;
 /// (default docker.io) and `buildset_registry_docker_user`. Writes the
 /// `/etc/hosts` alias, the CA, `daemon.json` mirrors (then reloads dockerd:
 /// running containers keep running), `registries.conf`, `buildkitd.toml`,
-/// containerd's `hosts.toml` files and the registry credentials, each only
-/// when its bytes change.
+/// containerd's `hosts.toml` files (microk8s's too, then restarts it) and
+/// the registry credentials, each only when its bytes change.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -138,21 +139,6 @@ pub async fn apply(args: Args, ctx: &Context) -> Result<()> {
         }
     }
 
-    if applied.changed(&planned.system_ca) {
-        if host.is_real() {
-            services::run(planned.trust.command, &[]).with_context(
-                || "failed to add the buildset registry's CA to the system trust store",
-            )?;
-            ctx.printer
-                .status(format!("ran `{}`", planned.trust.command));
-        } else {
-            ctx.printer.status(format!(
-                "not running `{}`: `--root` is not `/`",
-                planned.trust.command
-            ));
-        }
-    }
-
     let dockerd = Dockerd {
         host: host.clone(),
         api,
@@ -168,33 +154,15 @@ pub async fn apply(args: Args, ctx: &Context) -> Result<()> {
     )
     .await?;
 
-    let systemd = Systemd::of(&host);
-    if applied.changed(buildset::CONTAINERD_CONFIG) {
-        restart_unit(
-            systemd.as_ref(),
-            "containerd.service",
-            "read `config_path`",
-            ctx,
-        )?;
-    }
     if planned.containerd == Some(ConfigPath::Legacy) {
         ctx.printer.warn(format!(
             "`{}` configures the legacy CRI `registry.mirrors`; containerd's CRI plugin will not read the buildset registry's `hosts.toml` files",
             buildset::CONTAINERD_CONFIG
         ));
     }
-    let trust_changed =
-        applied.any_under("/etc/containers/certs.d/") || applied.changed(&planned.system_ca);
-    if planned.crio && (applied.changed(buildset::REGISTRIES_CONF) || trust_changed) {
-        match systemd.as_ref().filter(|s| s.is_active("crio.service")) {
-            Some(systemd) => {
-                systemd.run(&["reload", "crio.service"])?;
-                ctx.printer.status("reloaded cri-o");
-            }
-            None => ctx
-                .printer
-                .warn("cri-o is installed but not running under systemd here; reload it to read `registries.conf`"),
-        }
+    let systemd = Systemd::of(&host);
+    for nudge in planned.nudges(&applied) {
+        carry_out(nudge, &host, systemd.as_ref(), ctx)?;
     }
     Ok(())
 }
@@ -255,15 +223,28 @@ async fn reload_docker(
     Ok(())
 }
 
-fn restart_unit(systemd: Option<&Systemd>, unit: &str, why: &str, ctx: &Context) -> Result<()> {
-    match systemd.filter(|s| s.is_active(unit)) {
-        Some(systemd) => {
-            systemd.run(&["restart", unit])?;
-            ctx.printer.status(format!("restarted {unit} to {why}"));
-        }
-        None => ctx.printer.status(format!(
-            "{unit} is not running under systemd here; it will {why} when it starts"
-        )),
+/// Run the command of `nudge` on the real machine when its service runs
+/// there; otherwise say why not.
+fn carry_out(nudge: Nudge, host: &Host, systemd: Option<&Systemd>, ctx: &Context) -> Result<()> {
+    let argv = nudge.argv();
+    let shown = argv.join(" ");
+    if !host.is_real() {
+        ctx.printer
+            .status(format!("not running `{shown}`: `--root` is not `/`"));
+        return Ok(());
     }
+    if let Some(unit) = nudge.unit() {
+        if !systemd.is_some_and(|s| s.is_active(unit)) {
+            ctx.printer.warn(format!(
+                "{unit} is not running under systemd here; it will {} when it starts",
+                nudge.purpose()
+            ));
+            return Ok(());
+        }
+    }
+    services::run(argv[0], &argv[1..])
+        .with_context(|| format!("failed to run `{shown}` to {}", nudge.purpose()))?;
+    ctx.printer
+        .status(format!("ran `{shown}` to {}", nudge.purpose()));
     Ok(())
 }

@@ -1,11 +1,13 @@
 //! What `use-buildset-registry` writes: from the typed inputs and the
 //! existing files, the complete [`Plan`] (hosts alias, CA files, daemon.json,
-//! registries.conf, buildkitd.toml, containerd, auth files, kubelet link)
+//! registries.conf, buildkitd.toml, containerd, microk8s, auth files,
+//! kubelet link)
 //! and which services need a nudge once it is applied. Every existing file
 //! is parsed before anything is written; a file that cannot be parsed stops
 //! the plan with an error naming it and its line.
 
-use super::plan::Plan;
+use super::nudge::Nudge;
+use super::plan::{Applied, Plan};
 use super::registries_conf::Mirror;
 use super::{Error, Host};
 use super::{
@@ -21,6 +23,11 @@ pub const REGISTRIES_CONF: &str = "/etc/containers/registries.conf";
 pub const BUILDKITD_TOML: &str = "/etc/buildkit/buildkitd.toml";
 pub const CONTAINERD_CONFIG: &str = "/etc/containerd/config.toml";
 pub const ETC_HOSTS: &str = "/etc/hosts";
+/// Where the microk8s snap keeps its data; its presence means microk8s is
+/// installed.
+pub const MICROK8S: &str = "/var/snap/microk8s";
+/// The `hosts.toml` directory of microk8s's own containerd.
+pub const MICROK8S_CERTS_DIR: &str = "/var/snap/microk8s/current/args/certs.d";
 
 /// One registry namespace to mirror, with its upstream URL (containerd's
 /// `server`).
@@ -78,20 +85,37 @@ pub struct BuildsetPlan {
     /// Set when containerd is installed: what happened to `config_path`.
     pub containerd: Option<containerd::ConfigPath>,
     pub crio: bool,
-}
-
-/// Where the buildset registry is found for a namespace: un-prefixed for
-/// docker.io (what docker asks a mirror for), `<alias:port>/<ns>` else.
-pub fn mirror_location(alias_address: &str, namespace: &str) -> String {
-    if namespace == reference::DOCKER_HUB {
-        alias_address.to_owned()
-    } else {
-        format!("{alias_address}/{namespace}")
-    }
+    /// microk8s is installed; its files are under [`MICROK8S_CERTS_DIR`].
+    pub microk8s: bool,
 }
 
 fn read(host: &Host, path: &str) -> Result<Option<String>> {
     crate::fs::read_optional(&host.path(path))
+}
+
+impl BuildsetPlan {
+    /// What must re-read its configuration once the plan was applied with
+    /// `applied` as the result, in the order to do it: nothing when no
+    /// file changed.
+    pub fn nudges(&self, applied: &Applied) -> Vec<Nudge> {
+        let mut nudges = Vec::new();
+        if applied.changed(&self.system_ca) {
+            nudges.push(Nudge::Trust(self.trust.command));
+        }
+        if applied.changed(CONTAINERD_CONFIG) {
+            nudges.push(Nudge::RestartContainerd);
+        }
+        let crio_reads = applied.changed(REGISTRIES_CONF)
+            || applied.any_under("/etc/containers/certs.d/")
+            || applied.changed(&self.system_ca);
+        if self.crio && crio_reads {
+            nudges.push(Nudge::ReloadCrio);
+        }
+        if self.microk8s && applied.any_under(MICROK8S_CERTS_DIR) {
+            nudges.push(Nudge::RestartMicrok8s);
+        }
+        nudges
+    }
 }
 
 /// Compute every file `use-buildset-registry` writes.
@@ -137,10 +161,7 @@ pub fn plan(host: &Host, inputs: &Inputs) -> Result<BuildsetPlan> {
     let mirrors: Vec<Mirror> = inputs
         .namespaces
         .iter()
-        .map(|ns| Mirror {
-            prefix: ns.name.clone(),
-            location: mirror_location(&address, &ns.name),
-        })
+        .map(|ns| Mirror::of(&address, &ns.name))
         .collect();
     let text = read(host, REGISTRIES_CONF)?;
     plan.file(
@@ -163,20 +184,30 @@ pub fn plan(host: &Host, inputs: &Inputs) -> Result<BuildsetPlan> {
     if containerd_installed {
         let ca = ca_trust::containerd_ca(&address);
         plan.file(&ca, cert.clone());
-        for ns in &inputs.namespaces {
-            let path = format!("{}/{}/hosts.toml", containerd::CERTS_DIR, ns.name);
-            let text = read(host, &path)?;
-            let entry = containerd::HostEntry::new(&ns.name, &address, &ca);
-            plan.file(
-                &path,
-                containerd::edit_hosts(&path, text.as_deref(), &ns.upstream, &entry)?,
-            );
-        }
+        hosts_files(
+            host,
+            inputs,
+            containerd::CERTS_DIR,
+            |_| ca.clone(),
+            &mut plan,
+        )?;
         let text = read(host, CONTAINERD_CONFIG)?;
         let (new, outcome) =
             containerd::edit_config(CONTAINERD_CONFIG, text.as_deref(), containerd::CERTS_DIR)?;
         plan.file(CONTAINERD_CONFIG, new);
         containerd_outcome = Some(outcome);
+    }
+
+    // microk8s runs its own containerd, which reads its own certs.d; as the
+    // role, each namespace directory gets a copy of the CA. Unlike the role
+    // (upstream bug 7), docker.io is un-prefixed there too.
+    let microk8s = host.exists(MICROK8S);
+    if microk8s {
+        let ca = |ns: &str| format!("{MICROK8S_CERTS_DIR}/{ns}/ca.crt");
+        for ns in &inputs.namespaces {
+            plan.file(ca(&ns.name), cert.clone());
+        }
+        hosts_files(host, inputs, MICROK8S_CERTS_DIR, ca, &mut plan)?;
     }
 
     if !registry.password.is_empty() {
@@ -190,7 +221,30 @@ pub fn plan(host: &Host, inputs: &Inputs) -> Result<BuildsetPlan> {
         docker_mirror,
         containerd: containerd_outcome,
         crio: host.exists("/etc/crio/crio.conf") || host.exists("/etc/crio/crio.conf.d"),
+        microk8s,
     })
+}
+
+/// A containerd `hosts.toml` in `certs_dir` for every namespace, with the
+/// buildset registry first and its CA at `ca(namespace)`.
+fn hosts_files(
+    host: &Host,
+    inputs: &Inputs,
+    certs_dir: &str,
+    ca: impl Fn(&str) -> String,
+    plan: &mut Plan,
+) -> Result<()> {
+    let address = inputs.registry.alias_address();
+    for ns in &inputs.namespaces {
+        let path = format!("{certs_dir}/{}/hosts.toml", ns.name);
+        let text = read(host, &path)?;
+        let entry = containerd::HostEntry::new(&ns.name, &address, &ca(&ns.name));
+        plan.file(
+            &path,
+            containerd::edit_hosts(&path, text.as_deref(), &ns.upstream, &entry)?,
+        );
+    }
+    Ok(())
 }
 
 /// Credentials for the docker user's `config.json`, podman's `auth.json`,
@@ -252,10 +306,66 @@ fn user_auth(
 mod tests {
     use super::*;
 
+    fn planned(crio: bool, microk8s: bool) -> BuildsetPlan {
+        BuildsetPlan {
+            plan: Plan::default(),
+            trust: ca_trust::system_trust(&Host::new("/nonexistent")),
+            system_ca: "/usr/local/share/ca-certificates/zuul-jobs.buildset-registry.crt".into(),
+            docker_mirror: "https://zuul-jobs.buildset-registry:5000/".into(),
+            containerd: None,
+            crio,
+            microk8s,
+        }
+    }
+
+    fn applied(paths: &[&str]) -> Applied {
+        Applied {
+            changed: paths.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
     #[test]
-    fn mirror_locations() {
-        assert_eq!(mirror_location("a:5000", "docker.io"), "a:5000");
-        assert_eq!(mirror_location("a:5000", "quay.io"), "a:5000/quay.io");
+    fn nudges_follow_the_changed_files() {
+        let everything = planned(true, true);
+        let system_ca = everything.system_ca.clone();
+        let containers_ca = ca_trust::containers_ca("zuul-jobs.buildset-registry:5000");
+        let microk8s_hosts = format!("{MICROK8S_CERTS_DIR}/quay.io/hosts.toml");
+        let cases: &[(&[&str], &[Nudge])] = &[
+            (&[], &[]),
+            // daemon.json is dockerd's business (a reload), buildkitd.toml
+            // is read when a builder starts.
+            (&[DAEMON_JSON, BUILDKITD_TOML, ETC_HOSTS], &[]),
+            (
+                &[&system_ca],
+                &[Nudge::Trust("update-ca-certificates"), Nudge::ReloadCrio],
+            ),
+            (&[CONTAINERD_CONFIG], &[Nudge::RestartContainerd]),
+            // hosts.toml files are read per pull: no restart.
+            (&["/etc/containerd/certs.d/quay.io/hosts.toml"], &[]),
+            (&[REGISTRIES_CONF], &[Nudge::ReloadCrio]),
+            (&[&containers_ca], &[Nudge::ReloadCrio]),
+            (&[&microk8s_hosts], &[Nudge::RestartMicrok8s]),
+        ];
+        for (changed, want) in cases {
+            assert_eq!(everything.nudges(&applied(changed)), *want, "{changed:?}");
+        }
+        // Nothing for a service that is not installed.
+        let bare = planned(false, false);
+        assert_eq!(
+            bare.nudges(&applied(&[REGISTRIES_CONF, &microk8s_hosts])),
+            []
+        );
+        assert_eq!(
+            bare.nudges(&applied(&[&system_ca, CONTAINERD_CONFIG])),
+            [
+                Nudge::Trust("update-ca-certificates"),
+                Nudge::RestartContainerd
+            ]
+        );
+    }
+
+    #[test]
+    fn upstreams() {
         assert_eq!(
             Namespace::named("docker.io").upstream,
             "https://registry-1.docker.io"

@@ -146,12 +146,8 @@ pub fn edit_hosts(
             hosts.insert_formatted(&key, item);
         }
     }
-    let after = doc.to_string();
-    Ok(if after == original {
-        original.to_owned()
-    } else {
-        after
-    })
+    // Unchanged parts render byte for byte as they were read.
+    Ok(doc.to_string())
 }
 
 /// What [`set_config_path`] did.
@@ -251,15 +247,7 @@ pub fn edit_config(
         doc.insert("version", value(2));
     }
     let outcome = set_config_path(&mut doc, dir, file)?;
-    let after = doc.to_string();
-    Ok((
-        if after == original {
-            original.to_owned()
-        } else {
-            after
-        },
-        outcome,
-    ))
+    Ok((doc.to_string(), outcome))
 }
 
 #[cfg(test)]

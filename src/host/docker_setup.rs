@@ -3,7 +3,7 @@
 //! `zuul_site_mirror_info`, `mirror_fqdn`, dereferenced properly rather than
 //! upstream's literal string), and the `daemon.json` merge (mirror, insecure
 //! registries, `userland-proxy`, `mtu: 1400` on small-MTU clouds) with the
-//! keys it changed, which tell a reload from a restart.
+//! keys it changed, which tell a reload from a restart ([`daemon_action`]).
 
 use super::{Error, daemon_json};
 use serde_json::Value;
@@ -104,6 +104,33 @@ pub fn edit_daemon_json(
     }
 }
 
+/// What `ensure-docker` does to the daemon once `daemon.json` is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DaemonAction {
+    /// Not running: start it (it reads the file then).
+    Start,
+    /// A changed key that only a restart applies, or systemd's
+    /// `docker.socket` is down (the role's restart trigger).
+    Restart,
+    /// Only reloadable keys changed: running containers keep running.
+    Reload,
+    Nothing,
+}
+
+/// Decide from whether the daemon answers, the `daemon.json` keys that
+/// changed, and whether systemd's `docker.socket` unit exists but is down.
+pub fn daemon_action(running: bool, changed: &[String], socket_down: bool) -> DaemonAction {
+    if !running {
+        DaemonAction::Start
+    } else if daemon_json::needs_restart(changed) || socket_down {
+        DaemonAction::Restart
+    } else if !changed.is_empty() {
+        DaemonAction::Reload
+    } else {
+        DaemonAction::Nothing
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +226,42 @@ mod tests {
             edit_daemon_json("d", Some("{ }"), &big).unwrap(),
             ("{ }".into(), vec![])
         );
+    }
+
+    #[test]
+    fn restart_only_for_what_a_reload_cannot_apply() {
+        let keys = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+        let cases = [
+            (false, keys(&[]), false, DaemonAction::Start),
+            (false, keys(&["mtu"]), true, DaemonAction::Start),
+            (true, keys(&[]), false, DaemonAction::Nothing),
+            (
+                true,
+                keys(&["registry-mirrors"]),
+                false,
+                DaemonAction::Reload,
+            ),
+            (
+                true,
+                keys(&["insecure-registries"]),
+                false,
+                DaemonAction::Reload,
+            ),
+            (true, keys(&["mtu"]), false, DaemonAction::Restart),
+            (
+                true,
+                keys(&["registry-mirrors", "userland-proxy"]),
+                false,
+                DaemonAction::Restart,
+            ),
+            (true, keys(&[]), true, DaemonAction::Restart),
+        ];
+        for (running, changed, socket_down, want) in cases {
+            assert_eq!(
+                daemon_action(running, &changed, socket_down),
+                want,
+                "{running} {changed:?} {socket_down}"
+            );
+        }
     }
 }

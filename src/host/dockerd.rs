@@ -17,6 +17,45 @@ pub const DEFAULT_PIDFILE: &str = "/var/run/docker.pid";
 pub const CONFIG_FILE: &str = "/etc/docker/daemon.json";
 pub const LOG_FILE: &str = "/var/log/dockerd.log";
 
+/// One `systemctl` call; `required: false` means its failure is ignored
+/// (docker.socket may not exist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SystemctlCall {
+    pub args: &'static [&'static str],
+    pub required: bool,
+}
+
+const fn call(args: &'static [&'static str], required: bool) -> SystemctlCall {
+    SystemctlCall { args, required }
+}
+
+/// Under systemd, a reload: mirrors and insecure registries apply without
+/// stopping containers.
+pub const SYSTEMD_RELOAD: &[SystemctlCall] = &[call(&["reload", "docker.service"], true)];
+/// Under systemd, a restart as the role does it: the socket unit first, so
+/// the service restart does not race socket activation.
+pub const SYSTEMD_RESTART: &[SystemctlCall] = &[
+    call(&["stop", "docker.socket"], false),
+    call(&["restart", "docker.service"], true),
+    call(&["enable", "--now", "docker.socket"], false),
+];
+/// Under systemd, a start (enabled for the next boot too).
+pub const SYSTEMD_START: &[SystemctlCall] = &[
+    call(&["enable", "--now", "docker.service"], true),
+    call(&["enable", "--now", "docker.socket"], false),
+];
+
+fn run_calls(systemd: &Systemd, calls: &[SystemctlCall]) -> Result<()> {
+    for call in calls {
+        match systemd.run(call.args) {
+            Err(err) if call.required => return Err(err.into()),
+            Err(err) => tracing::debug!("ignored: {err}"),
+            Ok(()) => {}
+        }
+    }
+    Ok(())
+}
+
 /// How long a starting daemon may take to answer.
 const START_LIMIT: Duration = Duration::from_secs(90);
 
@@ -62,7 +101,7 @@ impl Dockerd {
             return Ok(Reloaded::NotRunning);
         }
         if let Some(systemd) = self.systemd().filter(|s| s.is_active("docker.service")) {
-            systemd.run(&["reload", "docker.service"])?;
+            run_calls(&systemd, SYSTEMD_RELOAD)?;
             return Ok(Reloaded::Systemd);
         }
         let Some(pid) = self.pid() else {
@@ -99,11 +138,7 @@ impl Dockerd {
     /// Restart the daemon (containers without live-restore stop).
     pub async fn restart(&self) -> Result<()> {
         if let Some(systemd) = self.systemd() {
-            // As the role: the socket unit first, errors ignored, so the
-            // service restart does not race socket activation.
-            let _ = systemd.run(&["stop", "docker.socket"]);
-            systemd.run(&["restart", "docker.service"])?;
-            let _ = systemd.run(&["enable", "--now", "docker.socket"]);
+            run_calls(&systemd, SYSTEMD_RESTART)?;
             return self.wait_up(None).await;
         }
         match self.pid() {
@@ -148,8 +183,7 @@ impl Dockerd {
     /// Start the daemon and wait until it answers.
     pub async fn start(&self) -> Result<()> {
         if let Some(systemd) = self.systemd() {
-            systemd.run(&["enable", "--now", "docker.service"])?;
-            let _ = systemd.run(&["enable", "--now", "docker.socket"]);
+            run_calls(&systemd, SYSTEMD_START)?;
             return self.wait_up(None).await;
         }
         let config = self.host.path(CONFIG_FILE);
@@ -192,5 +226,41 @@ impl Dockerd {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn required(calls: &[SystemctlCall]) -> Vec<&[&str]> {
+        calls
+            .iter()
+            .filter(|c| c.required)
+            .map(|c| c.args)
+            .collect()
+    }
+
+    #[test]
+    fn systemd_calls() {
+        // Only the service's own call can fail the operation.
+        assert_eq!(
+            required(SYSTEMD_RELOAD),
+            [&["reload", "docker.service"][..]]
+        );
+        assert_eq!(
+            required(SYSTEMD_RESTART),
+            [&["restart", "docker.service"][..]]
+        );
+        assert_eq!(
+            required(SYSTEMD_START),
+            [&["enable", "--now", "docker.service"][..]]
+        );
+        // The socket unit stops before the service restarts and comes back.
+        assert_eq!(SYSTEMD_RESTART[0].args, ["stop", "docker.socket"]);
+        assert_eq!(
+            SYSTEMD_RESTART[2].args,
+            ["enable", "--now", "docker.socket"]
+        );
     }
 }

@@ -21,6 +21,7 @@ pub mod docker_setup;
 pub mod dockerd;
 pub mod etc_hosts;
 pub mod network;
+pub mod nudge;
 pub mod packages;
 pub mod plan;
 pub mod registries_conf;

@@ -19,6 +19,32 @@ pub struct Mirror {
     pub location: String,
 }
 
+impl Mirror {
+    /// docker.io and quay.io on `zuul-jobs.buildset-registry:5000`, for the
+    /// editors' tests.
+    #[cfg(test)]
+    pub fn examples() -> Vec<Mirror> {
+        ["docker.io", "quay.io"]
+            .map(|ns| Mirror::of("zuul-jobs.buildset-registry:5000", ns))
+            .to_vec()
+    }
+
+    /// The buildset registry at `alias_address` as the mirror of
+    /// `namespace`: un-prefixed for docker.io (what docker asks a mirror
+    /// for), `<alias:port>/<ns>` else.
+    pub fn of(alias_address: &str, namespace: &str) -> Mirror {
+        let location = if namespace == crate::reference::DOCKER_HUB {
+            alias_address.to_owned()
+        } else {
+            format!("{alias_address}/{namespace}")
+        };
+        Mirror {
+            prefix: namespace.to_owned(),
+            location,
+        }
+    }
+}
+
 /// Whether the document is in the v1 format.
 pub fn is_v1(doc: &DocumentMut) -> bool {
     doc.contains_key("registries")
@@ -268,39 +294,45 @@ pub fn edit(
     if is_v1(&doc) {
         convert_v1(&mut doc, file)?;
     }
-    let before = doc.to_string();
     super::toml::comments_first(&mut doc);
     add_mirrors(&mut doc, mirrors, file)?;
     if !unqualified.is_empty() {
         set_unqualified(&mut doc, unqualified, file)?;
     }
-    let after = doc.to_string();
-    if after == before && before == original {
-        return Ok(original.to_owned());
-    }
-    Ok(after)
+    // Unchanged parts render byte for byte as they were read.
+    Ok(doc.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn mirrors() -> Vec<Mirror> {
-        vec![
-            Mirror {
-                prefix: "docker.io".into(),
-                location: "zuul-jobs.buildset-registry:5000".into(),
-            },
-            Mirror {
-                prefix: "quay.io".into(),
-                location: "zuul-jobs.buildset-registry:5000/quay.io".into(),
-            },
-        ]
+    #[test]
+    fn mirror_locations() {
+        assert_eq!(
+            Mirror::examples(),
+            [
+                Mirror {
+                    prefix: "docker.io".into(),
+                    location: "zuul-jobs.buildset-registry:5000".into(),
+                },
+                Mirror {
+                    prefix: "quay.io".into(),
+                    location: "zuul-jobs.buildset-registry:5000/quay.io".into(),
+                },
+            ]
+        );
     }
 
     fn run(text: Option<&str>) -> String {
-        let out = edit("r.conf", text, &mirrors(), &["docker.io".into()]).unwrap();
-        let again = edit("r.conf", Some(&out), &mirrors(), &["docker.io".into()]).unwrap();
+        let out = edit("r.conf", text, &Mirror::examples(), &["docker.io".into()]).unwrap();
+        let again = edit(
+            "r.conf",
+            Some(&out),
+            &Mirror::examples(),
+            &["docker.io".into()],
+        )
+        .unwrap();
         assert_eq!(out, again, "second run changed the file");
         out
     }
@@ -362,10 +394,16 @@ mod tests {
             "[[registry]]\nlocation = \"docker.io\"\nmirror = 3\n",
             "unqualified-search-registries = 'docker.io'\n",
         ] {
-            let err = edit("r.conf", Some(text), &mirrors(), &["docker.io".into()]).unwrap_err();
+            let err = edit(
+                "r.conf",
+                Some(text),
+                &Mirror::examples(),
+                &["docker.io".into()],
+            )
+            .unwrap_err();
             assert!(err.to_string().starts_with("`r.conf`"), "{text}: {err}");
         }
-        let err = edit("r.conf", Some("[[registry]\n"), &mirrors(), &[]).unwrap_err();
+        let err = edit("r.conf", Some("[[registry]\n"), &Mirror::examples(), &[]).unwrap_err();
         assert!(err.to_string().contains("at line 1"), "{err}");
     }
 }

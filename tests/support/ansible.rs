@@ -75,7 +75,13 @@ impl ZuulJob {
 
     /// `ansible-playbook roles-compat/playbooks/<playbook>` with `vars`
     /// (plus `zuul` and the binary's path) as extra vars from a 0600 file.
-    pub fn playbook(&self, playbook: &str, mut vars: Value) -> Output {
+    pub fn playbook(&self, playbook: &str, vars: Value) -> Output {
+        let roles_compat = Path::new(env!("CARGO_MANIFEST_DIR")).join("roles-compat");
+        self.playbook_at(&roles_compat.join("playbooks").join(playbook), vars)
+    }
+
+    /// `ansible-playbook PATH`, as [`ZuulJob::playbook`].
+    pub fn playbook_at(&self, playbook: &Path, mut vars: Value) -> Output {
         let vars_map = vars.as_object_mut().unwrap();
         vars_map.entry("zuul").or_insert_with(|| self.zuul_var());
         vars_map.insert(
@@ -88,13 +94,17 @@ impl ZuulJob {
         );
         let vars_file = self.dir.path().join("extra-vars.json");
         std::fs::write(&vars_file, vars.to_string()).unwrap();
-        let roles_compat = Path::new(env!("CARGO_MANIFEST_DIR")).join("roles-compat");
+        std::fs::set_permissions(
+            &vars_file,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
         self.ansible("ansible-playbook")
             .arg("-i")
             .arg(self.dir.path().join("inventory.json"))
             .arg("-e")
             .arg(format!("@{}", vars_file.display()))
-            .arg(roles_compat.join("playbooks").join(playbook))
+            .arg(playbook)
             .output()
             .unwrap()
     }

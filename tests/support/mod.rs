@@ -4,18 +4,24 @@
 //! - [`distribution::Distribution`] is a real distribution registry (TLS,
 //!   htpasswd) on 127.0.0.1 or `[::1]`;
 //! - [`docker::PrivateDocker`] is the run's private dockerd (started by
-//!   `tests/run-all.sh`);
+//!   `tests/run-all.sh`); [`own_dockerd::OwnDockerd`] and
+//!   [`own_containerd::OwnContainerd`] are daemons one test owns;
+//! - [`real_host`] holds the test's changes to the machine's own files and
+//!   undoes them on drop;
 //! - [`images`] makes FROM-scratch images: OCI layouts for skopeo, build
 //!   contexts for docker.
 
 #![allow(dead_code)]
 
 pub mod ansible;
+pub mod buildset;
 pub mod distribution;
 pub mod docker;
 pub mod fixtures;
 pub mod images;
+pub mod own_containerd;
 pub mod own_dockerd;
+pub mod real_host;
 pub mod tls;
 
 use assert_cmd::Command;
@@ -40,6 +46,27 @@ pub fn write(dir: &Path, name: &str, contents: &str) -> String {
     }
     std::fs::write(&path, contents).unwrap();
     path.display().to_string()
+}
+
+/// Write an `/etc/passwd` holding only root under `root`, as a fresh
+/// machine has for the host commands that look users up.
+pub fn write_passwd(root: &Path) {
+    write(root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
+}
+
+/// What a finished zuul-image run printed on stderr.
+pub fn stderr(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
+/// [`stderr`], which must contain `expected`.
+pub fn stderr_containing(assert: &assert_cmd::assert::Assert, expected: &str) -> String {
+    let stderr = stderr(assert);
+    assert!(
+        stderr.contains(expected),
+        "expected `{expected}` in:\n{stderr}"
+    );
+    stderr
 }
 
 /// Run a command, panicking with its output when it fails.

@@ -93,6 +93,33 @@ impl OwnDockerd {
             .arg(&context));
     }
 
+    /// Start a container that sleeps for ten minutes (from the busybox
+    /// image, no network) and return its id: the one a reload must not stop.
+    pub fn run_sleeper(&self) -> String {
+        self.build_busybox("zuul-image-test/busybox");
+        run(self.cli().args([
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "zuul-image-test/busybox",
+            "/bin/busybox",
+            "sleep",
+            "600",
+        ]))
+        .trim()
+        .to_owned()
+    }
+
+    /// Whether `container` is running.
+    pub fn is_running(&self, container: &str) -> bool {
+        run(self
+            .cli()
+            .args(["inspect", "--format", "{{.State.Running}}", container]))
+        .trim()
+            == "true"
+    }
+
     /// Stop the daemon (SIGTERM) and wait until it is gone.
     pub fn stop(&self) {
         if let Some(pid) = self.pid() {
