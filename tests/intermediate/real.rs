@@ -4,6 +4,8 @@
 //! [`buildset_registry`] to the embedded one and nothing else changes.
 //! Images are pushed with skopeo from OCI layouts and checked with skopeo.
 
+use crate::support::TestRegistry;
+use crate::support::buildset::BuildsetRegistry;
 use crate::support::distribution::Distribution;
 use crate::support::images::{self, Image, Layer, OCI_INDEX, sha256};
 use crate::support::{REAL, run, zuul_image};
@@ -13,18 +15,17 @@ use std::process::Command;
 
 const BUILD: &str = "0123456789abcdef0123456789abcdef";
 
-/// The buildset registry of a test.
-fn buildset_registry() -> Distribution {
-    Distribution::start()
+/// The buildset registry of a test: the embedded one, as in a job.
+fn buildset_registry() -> BuildsetRegistry {
+    BuildsetRegistry::start()
 }
 
-fn buildset_var(registry: &Distribution) -> Value {
-    json!({"host": "127.0.0.1", "port": registry.port, "username": registry.username,
-        "password": registry.password, "cert": registry.certs.ca_pem})
+fn buildset_var(registry: &BuildsetRegistry) -> Value {
+    registry.value.clone()
 }
 
 /// The raw manifest at `reference`, through skopeo (an independent client).
-fn raw_manifest(registry: &Distribution, reference: &str) -> Vec<u8> {
+fn raw_manifest(registry: &impl TestRegistry, reference: &str) -> Vec<u8> {
     let output = Command::new("skopeo")
         .args(["inspect", "--raw", "--cert-dir"])
         .arg(registry.cert_dir())
@@ -43,7 +44,7 @@ fn raw_manifest(registry: &Distribution, reference: &str) -> Vec<u8> {
 
 /// Pull every platform with skopeo into a layout: proves the blobs are there
 /// and match their digests.
-fn skopeo_pulls(registry: &Distribution, reference: &str, dir: &Path) {
+fn skopeo_pulls(registry: &impl TestRegistry, reference: &str, dir: &Path) {
     run(Command::new("skopeo")
         .args(["copy", "--all", "--quiet", "--src-cert-dir"])
         .arg(registry.cert_dir())

@@ -27,6 +27,41 @@ pub mod tls;
 use assert_cmd::Command;
 use std::path::Path;
 
+/// What tests need of any registry fixture (distribution or the embedded
+/// buildset registry) to drive it with skopeo.
+pub trait TestRegistry {
+    /// `127.0.0.1:<port>` (or `[::1]:<port>`).
+    fn address(&self) -> String;
+    /// A directory holding only the CA as `ca.crt`.
+    fn cert_dir(&self) -> std::path::PathBuf;
+    /// An auth file (0600) with a user that may write.
+    fn auth_file(&self) -> std::path::PathBuf;
+}
+
+impl TestRegistry for distribution::Distribution {
+    fn address(&self) -> String {
+        distribution::Distribution::address(self)
+    }
+    fn cert_dir(&self) -> std::path::PathBuf {
+        distribution::Distribution::cert_dir(self)
+    }
+    fn auth_file(&self) -> std::path::PathBuf {
+        distribution::Distribution::auth_file(self)
+    }
+}
+
+impl TestRegistry for buildset::BuildsetRegistry {
+    fn address(&self) -> String {
+        buildset::BuildsetRegistry::address(self)
+    }
+    fn cert_dir(&self) -> std::path::PathBuf {
+        buildset::BuildsetRegistry::cert_dir(self)
+    }
+    fn auth_file(&self) -> std::path::PathBuf {
+        buildset::BuildsetRegistry::auth_file(self)
+    }
+}
+
 /// The reason on every test that needs real components.
 pub const REAL: &str = "needs real components: run tests/run-all.sh";
 
