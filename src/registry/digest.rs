@@ -1,5 +1,6 @@
-//! Content digests: incremental hashing (`sha256`, `sha512`) and the
-//! verifying stream every blob passes through on its way to a destination.
+//! The verifying stream every blob passes through on its way to a
+//! destination, and the client's digest helpers; hashing itself is
+//! [`crate::digest`].
 //!
 //! The stream checks size and digest *before* it hands over the last byte,
 //! so an upload with a `Content-Length` is never completed with content that
@@ -7,51 +8,19 @@
 //! the upload. Pure data handling; no I/O of its own.
 
 use super::Error;
+use crate::digest::{Algorithm, Hasher};
 use bytes::Bytes;
 use futures_util::Stream;
-use sha2::{Digest as _, Sha256, Sha512};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-/// An incremental hasher for one digest algorithm.
-#[derive(Clone)]
-pub enum Hasher {
-    Sha256(Sha256),
-    Sha512(Sha512),
-}
-
-impl Hasher {
-    /// The hasher for `digest`'s algorithm (`sha256:…` or `sha512:…`).
-    pub fn for_digest(digest: &str) -> Option<Hasher> {
-        match digest.split_once(':')?.0 {
-            "sha256" => Some(Hasher::Sha256(Sha256::new())),
-            "sha512" => Some(Hasher::Sha512(Sha512::new())),
-            _ => None,
-        }
-    }
-
-    pub fn update(&mut self, data: &[u8]) {
-        match self {
-            Hasher::Sha256(h) => h.update(data),
-            Hasher::Sha512(h) => h.update(data),
-        }
-    }
-
-    /// `algorithm:hex`.
-    pub fn finish(self) -> String {
-        match self {
-            Hasher::Sha256(h) => format!("sha256:{}", hex::encode(h.finalize())),
-            Hasher::Sha512(h) => format!("sha512:{}", hex::encode(h.finalize())),
-        }
-    }
-}
-
-/// The digest of `data` with `like`'s algorithm (sha256 when unknown).
+/// The digest (`algorithm:hex`) of `data` with `like`'s algorithm (sha256
+/// when unknown).
 pub fn digest_like(like: &str, data: &[u8]) -> String {
-    let mut hasher = Hasher::for_digest(like).unwrap_or(Hasher::Sha256(Sha256::new()));
+    let mut hasher = Hasher::new(Algorithm::of(like).unwrap_or(Algorithm::Sha256));
     hasher.update(data);
-    hasher.finish()
+    hasher.finish().to_string()
 }
 
 /// Where the verifying stream leaves its reason when it fails, so the
@@ -89,7 +58,7 @@ impl<S> Verified<S> {
             expected: expected.to_owned(),
             size,
             seen: 0,
-            hasher: Hasher::for_digest(expected),
+            hasher: Algorithm::of(expected).map(Hasher::new),
             failure,
             on_bytes: None,
         }
@@ -144,7 +113,7 @@ where
                 }
                 // Only an empty blob reaches the end with its hash unchecked.
                 if let Some(hasher) = this.hasher.take() {
-                    let actual = hasher.finish();
+                    let actual = hasher.finish().to_string();
                     if actual != this.expected {
                         let err = Error::DigestMismatch {
                             what: this.what.clone(),
@@ -170,7 +139,11 @@ where
                     hasher.update(&chunk);
                 }
                 if this.seen == this.size {
-                    let actual = this.hasher.take().map(Hasher::finish).unwrap_or_default();
+                    let actual = this
+                        .hasher
+                        .take()
+                        .map(|hasher| hasher.finish().to_string())
+                        .unwrap_or_default();
                     if actual != this.expected {
                         let err = Error::DigestMismatch {
                             what: this.what.clone(),
@@ -218,6 +191,16 @@ mod tests {
             .await;
         let failure = slot.lock().unwrap().take();
         (out, failure)
+    }
+
+    #[test]
+    fn digest_like_follows_the_prefix_or_falls_back_to_sha256() {
+        let sha256_empty =
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        assert_eq!(digest_like("sha256:", b""), sha256_empty);
+        assert_eq!(digest_like("md5:00", b""), sha256_empty);
+        assert_eq!(digest_like("", b""), sha256_empty);
+        assert!(digest_like("sha512:x", b"").starts_with("sha512:"));
     }
 
     #[tokio::test]

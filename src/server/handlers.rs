@@ -5,11 +5,11 @@
 //! [`Error`](super::error::Error) and rendered by it.
 
 use super::State;
-use super::digest::Digest;
 use super::error::{Error, Result};
 use super::manifests;
-use super::path::ManifestRef;
+use super::path::{ManifestRef, parse_digest};
 use super::uploads::ChunkRange;
+use crate::digest::{Digest, Hasher};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -190,7 +190,7 @@ pub async fn put_manifest(
     let digest = match &reference {
         ManifestRef::Digest(digest) => {
             if !digest.matches(&bytes) {
-                let mut hasher = super::digest::Hasher::new(digest.algorithm);
+                let mut hasher = Hasher::new(digest.algorithm);
                 hasher.update(&bytes);
                 return Err(Error::DigestMismatch {
                     expected: digest.to_string(),
@@ -423,7 +423,7 @@ fn created_blob(name: &str, digest: &Digest) -> Response {
 fn digest_param(query: &Query) -> Result<Digest> {
     let text = query_get(query, "digest")
         .ok_or_else(|| Error::DigestInvalid("(missing `digest` parameter)".into()))?;
-    Digest::parse(text)
+    parse_digest(text)
 }
 
 /// `POST /v2/<name>/blobs/uploads/`: mount, monolithic, or a new session.
@@ -436,7 +436,7 @@ pub async fn start_upload(
     body: Body,
 ) -> Result<Response> {
     if let Some(mount) = query_get(&query, "mount") {
-        let digest = Digest::parse(mount)?;
+        let digest = parse_digest(mount)?;
         let storage = state.storage.clone();
         let lookup = digest.clone();
         let present = blocking(move || Ok(storage.blob_size(&lookup)?.is_some())).await?;

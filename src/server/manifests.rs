@@ -4,9 +4,9 @@
 //! never rewritten: the digest is always that of the exact bytes received.
 //! Reads storage to check references; writes nothing itself.
 
-use super::digest::Digest;
 use super::error::{Error, Result};
 use super::storage::Storage;
+use crate::digest::Digest;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 

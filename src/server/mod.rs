@@ -10,7 +10,6 @@
 pub mod auth;
 pub mod buildset;
 pub mod config;
-pub mod digest;
 pub mod error;
 pub mod handlers;
 pub mod listen;

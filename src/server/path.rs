@@ -8,8 +8,8 @@
 //! `tags/list` or `referrers/<digest>` decides the route and everything in
 //! front of it is the name.
 
-use super::digest::Digest;
 use super::error::Error;
+use crate::digest::Digest;
 use crate::reference;
 
 /// A manifest reference: a tag or a digest.
@@ -22,13 +22,19 @@ pub enum ManifestRef {
 impl ManifestRef {
     pub fn parse(text: &str) -> Result<ManifestRef, Error> {
         if text.contains(':') {
-            Digest::parse(text).map(ManifestRef::Digest)
+            parse_digest(text).map(ManifestRef::Digest)
         } else {
             reference::validate_tag(text)
                 .map_err(|_| Error::TagInvalid(text.to_owned()))
                 .map(|()| ManifestRef::Tag(text.to_owned()))
         }
     }
+}
+
+/// A digest from a request path or query parameter; malformed, it is the
+/// spec's `DIGEST_INVALID` naming the text as the client sent it.
+pub fn parse_digest(text: &str) -> Result<Digest, Error> {
+    Digest::parse(text).map_err(|_| Error::DigestInvalid(text.to_owned()))
 }
 
 impl std::fmt::Display for ManifestRef {
@@ -146,14 +152,14 @@ pub fn parse(rest: &str) -> Result<Route, Error> {
                 let name = name_of(n - 2)?;
                 return Ok(Route::Blob {
                     name,
-                    digest: Digest::parse(last)?,
+                    digest: parse_digest(last)?,
                 });
             }
             "referrers" => {
                 let name = name_of(n - 2)?;
                 return Ok(Route::Referrers {
                     name,
-                    digest: Digest::parse(last)?,
+                    digest: parse_digest(last)?,
                 });
             }
             _ => {}

@@ -6,9 +6,9 @@
 //! blobs no repository references, then abandoned uploads. Young content is
 //! always kept, so a push in progress is safe. Talks to storage only.
 
-use super::digest::Digest;
 use super::manifests;
 use super::storage::{Storage, list_names};
+use crate::digest::Digest;
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, SystemTime};
 

@@ -17,7 +17,7 @@
 //! names cannot start with `_`, so the `_…` directories never collide with a
 //! nested repository.
 
-use super::digest::{Algorithm, Digest};
+use crate::digest::{Algorithm, Digest};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -2,11 +2,11 @@
 //! `router(state)` with `tower::ServiceExt::oneshot`, no socket.
 
 use super::auth::{Access, Auth, Credential, User};
-use super::digest::{Algorithm, Digest, Hasher};
 use super::manifests::{DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use super::storage::Storage;
 use super::token::Signer;
 use super::{State, router};
+use crate::digest::{Algorithm, Digest, Hasher};
 use crate::secret::Secret;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};

@@ -13,9 +13,9 @@
 //! restart loses no upload; a blob is never visible before it is complete.
 //! This module knows nothing of HTTP status codes or auth.
 
-use super::digest::{Algorithm, Digest, Hasher};
 use super::error::{Error, Result};
 use super::storage::Storage;
+use crate::digest::{Algorithm, Digest, Hasher};
 use axum::body::Body;
 use futures_util::StreamExt;
 use std::collections::HashMap;

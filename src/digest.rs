@@ -1,7 +1,10 @@
 //! Content digests (`sha256:` and `sha512:`) and the incremental hasher that
-//! uploads feed as bytes stream through. Pure: no I/O.
+//! blobs and manifests are fed through as their bytes stream by. Both the
+//! registry client and the embedded registry use these types. Pure: no I/O,
+//! and no knowledge of HTTP; a malformed digest is an input error
+//! ([`reference::Error::Digest`], exit 2) that callers map to their own
+//! error where they need one.
 
-use super::error::Error;
 use crate::reference;
 use sha2::{Digest as _, Sha256, Sha512};
 use std::fmt;
@@ -19,6 +22,16 @@ impl Algorithm {
             Algorithm::Sha512 => "sha512",
         }
     }
+
+    /// The algorithm named by `digest`'s prefix (`sha256:…` or `sha512:…`),
+    /// whether or not the hex after it is valid.
+    pub fn of(digest: &str) -> Option<Algorithm> {
+        match digest.split_once(':')?.0 {
+            "sha256" => Some(Algorithm::Sha256),
+            "sha512" => Some(Algorithm::Sha512),
+            _ => None,
+        }
+    }
 }
 
 /// A validated digest: algorithm and lower-case hex.
@@ -29,16 +42,11 @@ pub struct Digest {
 }
 
 impl Digest {
-    pub fn parse(text: &str) -> Result<Digest, Error> {
-        reference::validate_digest(text).map_err(|_| Error::DigestInvalid(text.to_owned()))?;
-        let (algorithm, hex) = text
-            .split_once(':')
-            .ok_or_else(|| Error::DigestInvalid(text.to_owned()))?;
-        let algorithm = match algorithm {
-            "sha256" => Algorithm::Sha256,
-            "sha512" => Algorithm::Sha512,
-            _ => return Err(Error::DigestInvalid(text.to_owned())),
-        };
+    pub fn parse(text: &str) -> Result<Digest, reference::Error> {
+        reference::validate_digest(text)?;
+        let invalid = || reference::Error::Digest(text.to_owned());
+        let algorithm = Algorithm::of(text).ok_or_else(invalid)?;
+        let (_, hex) = text.split_once(':').ok_or_else(invalid)?;
         Ok(Digest {
             algorithm,
             hex: hex.to_owned(),
@@ -130,5 +138,50 @@ mod tests {
         for bad in ["sha256:", "md5:00", "sha256:E3B0", "sha256"] {
             assert!(Digest::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn parse_errors_are_input_errors_naming_the_text() {
+        for bad in ["sha256:", "md5:00", "sha256:E3B0", "sha256"] {
+            assert_eq!(
+                Digest::parse(bad),
+                Err(reference::Error::Digest(bad.to_owned()))
+            );
+        }
+    }
+
+    #[test]
+    fn algorithm_from_prefix() {
+        assert_eq!(Algorithm::of("sha256:"), Some(Algorithm::Sha256));
+        assert_eq!(Algorithm::of("sha512:abc"), Some(Algorithm::Sha512));
+        assert_eq!(Algorithm::of("md5:abc"), None);
+        assert_eq!(Algorithm::of("sha256"), None);
+        assert_eq!(Algorithm::of(""), None);
+    }
+
+    #[test]
+    fn incremental_hashing_matches_one_shot() {
+        for algorithm in [Algorithm::Sha256, Algorithm::Sha512] {
+            let mut hasher = Hasher::new(algorithm);
+            assert_eq!(hasher.algorithm(), algorithm);
+            hasher.update(b"hello ");
+            let mut whole = Hasher::new(algorithm);
+            whole.update(b"hello ");
+            assert_eq!(hasher.peek(), whole.finish(), "peek leaves it usable");
+            hasher.update(b"world");
+            let mut whole = Hasher::new(algorithm);
+            whole.update(b"hello world");
+            let digest = hasher.finish();
+            assert_eq!(digest, whole.finish());
+            assert_eq!(digest.algorithm, algorithm);
+            assert!(digest.matches(b"hello world"));
+        }
+        let mut sha512 = Hasher::new(Algorithm::Sha512);
+        sha512.update(b"abc");
+        assert_eq!(
+            sha512.finish().to_string(),
+            "sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a\
+             2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+        );
     }
 }
