@@ -159,14 +159,15 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
 
 /// Stop the registry whose run directory is `run`.
 pub fn stop(run: &RunDir, ctx: &Context) -> anyhow::Result<()> {
+    // The run directory sits in the registry's root; name the root, which
+    // is what the user passed.
+    let root = run.dir.parent().unwrap_or(&run.dir).display();
     if supervisor::stop(run)? {
         ctx.printer
-            .status(format!("stopped the registry of `{}`", run.dir.display()));
+            .status(format!("stopped the registry running from `{root}`"));
     } else {
-        ctx.printer.status(format!(
-            "no registry is running from `{}`",
-            run.dir.display()
-        ));
+        ctx.printer
+            .status(format!("no registry is running from `{root}`"));
     }
     Ok(())
 }
