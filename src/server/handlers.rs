@@ -8,6 +8,7 @@ use super::State;
 use super::error::{Error, Result};
 use super::manifests;
 use super::path::{ManifestRef, parse_digest};
+use super::prune;
 use super::uploads::ChunkRange;
 use crate::digest::{Digest, Hasher};
 use axum::body::Body;
@@ -210,6 +211,8 @@ pub async fn put_manifest(
         storage
             .link_manifest(&name, &stored, &accepted.media_type)
             .map_err(io_anyhow)?;
+        // Before the tag and the answer: a concurrent prune keeps it all.
+        prune::confirm(&storage, &name, &stored)?;
         if let ManifestRef::Tag(tag) = &reference {
             storage.set_tag(&name, tag, &stored).map_err(io_anyhow)?;
         }
@@ -439,8 +442,8 @@ pub async fn start_upload(
         let digest = parse_digest(mount)?;
         let storage = state.storage.clone();
         let lookup = digest.clone();
-        let present = blocking(move || Ok(storage.blob_size(&lookup)?.is_some())).await?;
-        if present && may_mount {
+        // Touched, so a concurrent prune keeps it (see `prune`).
+        if may_mount && blocking(move || Ok(storage.touch_blob(&lookup)?)).await? {
             return Ok(created_blob(&name, &digest));
         }
     } else if query_get(&query, "digest").is_some() {

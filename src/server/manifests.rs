@@ -239,6 +239,30 @@ pub fn references(bytes: &[u8]) -> Vec<Digest> {
         .collect()
 }
 
+/// What a stored manifest needs from this registry: its blobs (config and
+/// layers, foreign layers left out) and its member manifests.
+pub fn stored_references(bytes: &[u8]) -> (Vec<Digest>, Vec<Digest>) {
+    let Ok(manifest) = serde_json::from_slice::<Manifest>(bytes) else {
+        return (Vec::new(), Vec::new());
+    };
+    let digests = |descriptors: Vec<Descriptor>| -> Vec<Digest> {
+        descriptors
+            .into_iter()
+            .filter(|descriptor| descriptor.urls.as_ref().is_none_or(Vec::is_empty))
+            .filter_map(|descriptor| Digest::parse(&descriptor.digest).ok())
+            .collect()
+    };
+    let blobs = manifest
+        .config
+        .into_iter()
+        .chain(manifest.layers.into_iter().flatten())
+        .collect();
+    (
+        digests(blobs),
+        digests(manifest.manifests.unwrap_or_default()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,10 +4,40 @@
 //! their config and layers, and keeps referrers whose subject is kept. What
 //! is unmarked and older than the cut-off goes: manifest links first, then
 //! blobs no repository references, then abandoned uploads. Young content is
-//! always kept, so a push in progress is safe. Talks to storage only.
+//! always kept, so a push in progress is safe. Talks to storage only; the
+//! server's half of the protocol below is [`confirm`].
+//!
+//! Prune runs while `registry serve` serves, without a lock between them.
+//! Marking sees a snapshot, so a request after it can make an old, unmarked
+//! blob or manifest referenced again: a manifest PUT reusing an old layer,
+//! a mount of an old blob, a tag PUT onto an old untagged manifest. The
+//! protocol that keeps such content:
+//!
+//! - The server, before it answers success, sets the modification time of
+//!   everything the request vouches for to now and then checks that each
+//!   file is still there ([`confirm`] for manifest PUTs, which covers tags,
+//!   and `Storage::touch_blob` for mounts); a missing one fails the request
+//!   (`MANIFEST_BLOB_UNKNOWN`, or a plain upload session for a mount).
+//! - Prune removes a blob or manifest link only through
+//!   `storage::remove_if_older`: rename it aside, read its time there,
+//!   delete it when old, else put it back.
+//!
+//! If the server's touch reaches the file before prune's rename, prune
+//! reads a young time and puts the file back. If it comes after the rename,
+//! the file is gone from its path and the server's check fails the request.
+//! So whenever the server answers success, what it vouched for stays. This
+//! holds as long as `--older-than` is longer than any one request takes, and
+//! clocks do not jump back by more than that. Left: a request that fails
+//! spuriously because it met a file while it was set aside (microseconds,
+//! only for content that was old and unreferenced); a blob that a client
+//! found by HEAD and then finds gone at its manifest PUT (the PUT fails, the
+//! client pushes the blob again); and, if prune itself dies between the
+//! rename and the put-back, a file stays aside until the next prune puts it
+//! back first.
 
+use super::error::{Error, Result};
 use super::manifests;
-use super::storage::{Storage, list_names};
+use super::storage::{Storage, list_names, remove_if_older};
 use crate::digest::Digest;
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, SystemTime};
@@ -21,17 +51,33 @@ pub struct Report {
     pub bytes: u64,
 }
 
+/// The mark phase's result: what the sweep may remove if still old then.
+pub(super) struct Plan {
+    cutoff: SystemTime,
+    marked: HashSet<Digest>,
+    unlink: Vec<(String, Digest)>,
+}
+
 fn older(time: Option<SystemTime>, cutoff: SystemTime) -> bool {
     time.is_some_and(|time| time < cutoff)
 }
 
 /// Remove what is untagged, unreferenced and older than `older_than`.
 pub fn prune(storage: &Storage, older_than: Duration, dry_run: bool) -> std::io::Result<Report> {
+    if !dry_run {
+        storage.put_back_set_aside()?;
+    }
+    let plan = mark(storage, older_than)?;
+    sweep(storage, plan, dry_run)
+}
+
+/// Mark from the tags and the young manifest links of every repository.
+pub(super) fn mark(storage: &Storage, older_than: Duration) -> std::io::Result<Plan> {
     let cutoff = SystemTime::now()
         .checked_sub(older_than)
         .unwrap_or(SystemTime::UNIX_EPOCH);
-    let mut report = Report::default();
     let mut marked: HashSet<Digest> = HashSet::new();
+    let mut unlink = Vec::new();
     for name in storage.repositories()? {
         let linked: Vec<(Digest, String)> = storage.manifests(&name)?;
         let linked_set: HashSet<&Digest> = linked.iter().map(|(d, _)| d).collect();
@@ -76,50 +122,120 @@ pub fn prune(storage: &Storage, older_than: Duration, dry_run: bool) -> std::io:
                 break;
             }
         }
-        for (digest, _) in &linked {
-            if keep.contains(digest) {
-                marked.insert(digest.clone());
-                if let Some(bytes) = storage.read_blob(digest)? {
+        for (digest, _) in linked {
+            if keep.contains(&digest) {
+                if let Some(bytes) = storage.read_blob(&digest)? {
                     marked.extend(manifests::references(&bytes));
                 }
-                continue;
-            }
-            report.manifests.push((name.clone(), digest.clone()));
-            if !dry_run {
-                if let Some(bytes) = storage.read_blob(digest)? {
-                    if let Some(subject) = manifests::subject_of(&bytes) {
-                        storage.remove_referrer(&name, &subject, digest)?;
-                    }
-                }
-                storage.unlink_manifest(&name, digest)?;
+                marked.insert(digest);
+            } else {
+                unlink.push((name.clone(), digest));
             }
         }
     }
+    Ok(Plan {
+        cutoff,
+        marked,
+        unlink,
+    })
+}
+
+/// Remove what `plan` did not mark and is still old at the moment of removal.
+pub(super) fn sweep(storage: &Storage, plan: Plan, dry_run: bool) -> std::io::Result<Report> {
+    let mut report = Report::default();
+    for (name, digest) in plan.unlink {
+        if !dry_run {
+            let bytes = storage.read_blob(&digest)?;
+            if !storage.unlink_manifest_if_older(&name, &digest, plan.cutoff)? {
+                continue;
+            }
+            if let Some(subject) = bytes.as_deref().and_then(manifests::subject_of) {
+                storage.remove_referrer(&name, &subject, &digest)?;
+                // Pushed again meanwhile: its marker stays.
+                if storage.manifest_media_type(&name, &digest)?.is_some() {
+                    storage
+                        .add_referrer(&name, &subject, &digest)
+                        .map_err(std::io::Error::other)?;
+                }
+            }
+        }
+        report.manifests.push((name, digest));
+    }
     for (digest, modified) in storage.blobs()? {
-        if marked.contains(&digest) || modified >= cutoff {
+        if plan.marked.contains(&digest) || modified >= plan.cutoff {
             continue;
         }
-        report.bytes += storage.blob_size(&digest)?.unwrap_or(0);
-        if !dry_run {
-            storage.delete_blob(&digest)?;
+        let removed = if dry_run {
+            storage.blob_size(&digest)?
+        } else {
+            storage.delete_blob_if_older(&digest, plan.cutoff)?
+        };
+        if let Some(size) = removed {
+            report.bytes += size;
+            report.blobs.push(digest);
         }
-        report.blobs.push(digest);
     }
     let uploads = storage.uploads_dir();
     for id in list_names(&uploads)? {
         let path = uploads.join(&id);
-        let meta = std::fs::metadata(&path)?;
-        if meta.modified()? < cutoff {
-            report.bytes += meta.len();
-            if !dry_run {
-                std::fs::remove_file(&path)?;
-            }
+        let removed = if dry_run {
+            let meta = std::fs::metadata(&path)?;
+            (meta.modified()? < plan.cutoff).then_some(meta.len())
+        } else {
+            remove_if_older(&path, plan.cutoff)?
+        };
+        if let Some(size) = removed {
+            report.bytes += size;
             report.uploads.push(id);
         }
     }
     report.blobs.sort();
     report.uploads.sort();
     Ok(report)
+}
+
+/// Make manifest `digest` of `name`, its link, and everything it needs from
+/// this registry (config, layers, index members, recursively) young, and
+/// check that all of it is still stored. The server calls this after
+/// storing a manifest and before answering; see the module docs.
+pub fn confirm(storage: &Storage, name: &str, digest: &Digest) -> Result<()> {
+    let mut queue = vec![digest.clone()];
+    let mut seen = HashSet::new();
+    while let Some(manifest) = queue.pop() {
+        if !seen.insert(manifest.clone()) {
+            continue;
+        }
+        let unknown = |digest: &Digest| Error::ManifestBlobUnknown(digest.to_string());
+        if !storage.touch_link(name, &manifest)? || !storage.touch_blob(&manifest)? {
+            return Err(unknown(&manifest));
+        }
+        let media_type = storage.manifest_media_type(name, &manifest)?;
+        let bytes = storage
+            .read_blob(&manifest)?
+            .ok_or_else(|| unknown(&manifest))?;
+        // Only what `manifests::validate` required must be there.
+        let required = media_type.is_some_and(|media_type| {
+            [
+                manifests::DOCKER_MANIFEST,
+                manifests::DOCKER_LIST,
+                manifests::OCI_MANIFEST,
+                manifests::OCI_INDEX,
+            ]
+            .contains(&media_type.as_str())
+        });
+        let (blobs, members) = manifests::stored_references(&bytes);
+        for blob in blobs {
+            if !storage.touch_blob(&blob)? && required {
+                return Err(unknown(&blob));
+            }
+        }
+        for member in members {
+            if required || storage.manifest_media_type(name, &member)?.is_some() {
+                queue.push(member);
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -16,11 +16,17 @@
 //! replaced atomically through `crate::fs`. Path components of repository
 //! names cannot start with `_`, so the `_…` directories never collide with a
 //! nested repository.
+//!
+//! Modification times carry meaning: a blob or manifest link is young when it
+//! was written or [touched](Storage::touch_blob) recently, and `prune` only
+//! removes old files, through [`remove_if_older`], which re-checks the time
+//! after moving the file aside (`.prune-<name>`, hidden from listings).
 
 use crate::digest::{Algorithm, Digest};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 /// Storage rooted at one directory. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -38,6 +44,67 @@ fn not_found_is_none<T>(result: std::io::Result<T>) -> std::io::Result<Option<T>
 
 fn remove_if_exists(path: &Path) -> std::io::Result<bool> {
     not_found_is_none(std::fs::remove_file(path)).map(|removed| removed.is_some())
+}
+
+const SET_ASIDE: &str = ".prune-";
+
+fn set_aside_path(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!("{SET_ASIDE}{name}"))
+}
+
+/// Set the modification time of `path` to now, then check that the file is
+/// still there: `false` when it is absent or was removed meanwhile. Touching
+/// first and checking second is what makes it safe against
+/// [`remove_if_older`]: see `prune`.
+fn touch(path: &Path) -> std::io::Result<bool> {
+    let Some(file) = not_found_is_none(std::fs::File::open(path))? else {
+        return Ok(false);
+    };
+    file.set_modified(SystemTime::now())?;
+    Ok(not_found_is_none(std::fs::metadata(path))?.is_some())
+}
+
+/// Put a file moved aside back, unless a new one took its place meanwhile
+/// (a hard link never replaces).
+fn put_back(aside: &Path, path: &Path) -> std::io::Result<()> {
+    match std::fs::hard_link(aside, path) {
+        Err(err) if err.kind() != ErrorKind::AlreadyExists => return Err(err),
+        _ => {}
+    }
+    std::fs::remove_file(aside)
+}
+
+/// Remove `path` if it was last modified before `cutoff`; the size removed.
+/// The file is renamed aside first and its time read there, so a
+/// concurrent [`touch`] either lands before that read (the file is young and
+/// goes back) or finds the file gone (and its request fails).
+pub fn remove_if_older(path: &Path, cutoff: SystemTime) -> std::io::Result<Option<u64>> {
+    let aside = set_aside_path(path);
+    if not_found_is_none(std::fs::rename(path, &aside))?.is_none() {
+        return Ok(None);
+    }
+    let old =
+        std::fs::metadata(&aside).and_then(|meta| Ok((meta.modified()? < cutoff, meta.len())));
+    match old {
+        Ok((true, len)) => std::fs::remove_file(&aside).map(|()| Some(len)),
+        other => put_back(&aside, path).and(other.map(|_| None)),
+    }
+}
+
+/// Put back whatever an interrupted [`remove_if_older`] left aside in `dir`.
+fn put_back_all(dir: &Path) -> std::io::Result<()> {
+    let Some(entries) = not_found_is_none(std::fs::read_dir(dir))? else {
+        return Ok(());
+    };
+    for entry in entries {
+        let aside = entry?.path();
+        let name = aside.file_name().unwrap_or_default().to_string_lossy();
+        if let Some(original) = name.strip_prefix(SET_ASIDE) {
+            put_back(&aside, &dir.join(original))?;
+        }
+    }
+    Ok(())
 }
 
 impl Storage {
@@ -104,8 +171,13 @@ impl Storage {
     /// first, so not even a power cut can leave a visible blob whose bytes
     /// do not match its name. Content addressing makes the last of two
     /// concurrent renames of the same digest harmless.
+    /// The blob is young from here on, even when the upload was not
+    /// written to for a long time.
     pub fn commit_file(&self, source: &Path, digest: &Digest) -> std::io::Result<()> {
-        std::fs::File::open(source)?.sync_data()?;
+        let file = std::fs::File::open(source)?;
+        file.set_modified(SystemTime::now())?;
+        file.sync_data()?;
+        drop(file);
         let target = self.blob_path(digest);
         if let Some(dir) = target.parent() {
             std::fs::create_dir_all(dir)?;
@@ -132,6 +204,20 @@ impl Storage {
 
     pub fn delete_blob(&self, digest: &Digest) -> std::io::Result<bool> {
         remove_if_exists(&self.blob_path(digest))
+    }
+
+    /// Make blob `digest` young; `false` when it is not (or no longer) stored.
+    pub fn touch_blob(&self, digest: &Digest) -> std::io::Result<bool> {
+        touch(&self.blob_path(digest))
+    }
+
+    /// Delete blob `digest` if it is older than `cutoff`; the size removed.
+    pub fn delete_blob_if_older(
+        &self,
+        digest: &Digest,
+        cutoff: SystemTime,
+    ) -> std::io::Result<Option<u64>> {
+        remove_if_older(&self.blob_path(digest), cutoff)
     }
 
     /// Record that repository `name` holds manifest `digest` of `media_type`.
@@ -161,6 +247,43 @@ impl Storage {
 
     pub fn unlink_manifest(&self, name: &str, digest: &Digest) -> std::io::Result<bool> {
         remove_if_exists(&self.link_path(name, digest))
+    }
+
+    /// Make the link of manifest `digest` in `name` young; `false` when the
+    /// repository does not (or no longer) hold it.
+    pub fn touch_link(&self, name: &str, digest: &Digest) -> std::io::Result<bool> {
+        touch(&self.link_path(name, digest))
+    }
+
+    /// Unlink manifest `digest` from `name` if the link is older than `cutoff`.
+    pub fn unlink_manifest_if_older(
+        &self,
+        name: &str,
+        digest: &Digest,
+        cutoff: SystemTime,
+    ) -> std::io::Result<bool> {
+        remove_if_older(&self.link_path(name, digest), cutoff).map(|removed| removed.is_some())
+    }
+
+    /// Put back blobs, manifest links and uploads an interrupted prune left
+    /// aside.
+    pub fn put_back_set_aside(&self) -> std::io::Result<()> {
+        put_back_all(&self.uploads_dir())?;
+        for algorithm in [Algorithm::Sha256, Algorithm::Sha512] {
+            let dir = self.root.join("blobs").join(algorithm.as_str());
+            for prefix in list_names(&dir)? {
+                put_back_all(&dir.join(prefix))?;
+            }
+            for name in self.repositories()? {
+                put_back_all(
+                    &self
+                        .repo_dir(&name)
+                        .join("_manifests")
+                        .join(algorithm.as_str()),
+                )?;
+            }
+        }
+        Ok(())
     }
 
     /// Every manifest linked in `name` with its media type.
@@ -383,5 +506,42 @@ mod tests {
         );
         assert_eq!(storage.manifests("org").unwrap().len(), 1);
         assert_eq!(storage.blobs().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn removal_rechecks_the_time_and_touches_see_removals() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let digest = Digest::sha256_of(b"x");
+        storage.put_bytes(&digest, b"x").unwrap();
+        let path = storage.blob_path(&digest);
+        let age = |when| {
+            std::fs::File::open(&path)
+                .unwrap()
+                .set_modified(when)
+                .unwrap()
+        };
+        let hour = std::time::Duration::from_secs(3600);
+        let cutoff = SystemTime::now() - hour;
+        age(cutoff - hour);
+        // Touched after the sweep listed it as old: put back.
+        assert!(storage.touch_blob(&digest).unwrap());
+        assert_eq!(storage.delete_blob_if_older(&digest, cutoff).unwrap(), None);
+        assert!(path.exists() && !set_aside_path(&path).exists());
+        // A prune that died with the blob set aside: the next one puts it back.
+        std::fs::rename(&path, set_aside_path(&path)).unwrap();
+        assert!(
+            !storage.touch_blob(&digest).unwrap(),
+            "a touch sees it gone"
+        );
+        storage.put_back_set_aside().unwrap();
+        assert!(path.exists() && !set_aside_path(&path).exists());
+        age(cutoff - hour);
+        assert_eq!(
+            storage.delete_blob_if_older(&digest, cutoff).unwrap(),
+            Some(1)
+        );
+        assert!(!path.exists() && !set_aside_path(&path).exists());
+        assert!(!storage.touch_blob(&digest).unwrap());
     }
 }

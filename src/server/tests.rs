@@ -17,8 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;
 
+mod prune_race;
+
 struct Registry {
     app: axum::Router,
+    storage: Storage,
     _dir: tempfile::TempDir,
 }
 
@@ -56,9 +59,10 @@ fn registry_with(users: HashMap<String, User>, anonymous_read: bool) -> Registry
         anonymous_read,
         Signer::random(Duration::from_secs(60)),
     );
-    let state = Arc::new(State::new(storage, auth, None, true));
+    let state = Arc::new(State::new(storage.clone(), auth, None, true));
     Registry {
         app: router(state),
+        storage,
         _dir: dir,
     }
 }
@@ -131,12 +135,18 @@ impl Registry {
             "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest.to_string(), "size": layer.len()}],
         });
         let bytes = serde_json::to_vec_pretty(&manifest).unwrap();
+        self.put_manifest(name, tag, OCI_MANIFEST, &bytes).await;
+        (Digest::sha256_of(&bytes), bytes)
+    }
+
+    /// PUT a manifest, which must be accepted.
+    async fn put_manifest(&self, name: &str, reference: &str, media_type: &str, bytes: &[u8]) {
         let reply = self
             .send(
                 "PUT",
-                &format!("/v2/{name}/manifests/{tag}"),
-                &[("content-type", OCI_MANIFEST)],
-                bytes.clone(),
+                &format!("/v2/{name}/manifests/{reference}"),
+                &[("content-type", media_type)],
+                bytes.to_vec(),
             )
             .await;
         assert_eq!(
@@ -145,7 +155,6 @@ impl Registry {
             "{}",
             String::from_utf8_lossy(&reply.body)
         );
-        (Digest::sha256_of(&bytes), bytes)
     }
 }
 
