@@ -3,17 +3,20 @@
 //! monolithic streaming PUT with `Content-Length`, and the chunked PATCH
 //! path for registries that refuse a monolithic upload.
 //!
-//! One attempt per call: retrying a whole blob from a fresh session is the
-//! copy engine's decision. Every byte goes through [`Verified`], so nothing
+//! One attempt per call: resuming a broken download is
+//! [`super::download`]'s business (it asks for the rest with
+//! [`Registry::get_blob_from`]), retrying a whole blob from a fresh session
+//! is the copy engine's decision. Every byte goes through [`Verified`], so nothing
 //! is finalised unless it matches its digest.
 
 use super::Error;
 use super::auth::Scopes;
 use super::client::Registry;
 use super::digest::{FailureSlot, OnBytes, Verified};
+use super::download::ContentRange;
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use reqwest::{Method, Response, StatusCode};
 use url::Url;
 
@@ -105,6 +108,53 @@ impl Registry {
         Ok(response)
     }
 
+    /// Ask for the rest of a blob, from byte `offset` of `size`, with
+    /// `Range: bytes=<offset>-`. Only a `206 Partial Content` whose
+    /// `Content-Range` (and `Content-Length`) is exactly that rest is
+    /// accepted; a 200 (Range ignored) or another range is
+    /// [`Error::RangeNotHonoured`], other statuses the usual errors.
+    pub async fn get_blob_from(
+        &self,
+        repository: &str,
+        digest: &str,
+        size: u64,
+        offset: u64,
+        scopes: &Scopes,
+    ) -> Result<Response, Error> {
+        let url = self.url(&format!("{repository}/blobs/{digest}"));
+        let range = format!("bytes={offset}-");
+        let response = self
+            .send(Method::GET, &url, scopes, |r| {
+                r.header(RANGE, range.as_str())
+            })
+            .await?;
+        let refused = |answer: String| Error::RangeNotHonoured {
+            registry: self.address().to_owned(),
+            what: format!("{repository}@{digest}"),
+            offset,
+            answer,
+        };
+        match response.status() {
+            StatusCode::PARTIAL_CONTENT => {
+                let header = response
+                    .headers()
+                    .get(CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                let exact = ContentRange::parse(header).is_some_and(|r| r.is_rest_of(offset, size))
+                    && response
+                        .content_length()
+                        .is_none_or(|length| length == size - offset);
+                if !exact {
+                    return Err(refused(format!("206 with `Content-Range: {header}`")));
+                }
+                Ok(response)
+            }
+            StatusCode::OK => Err(refused("200 with the whole blob".into())),
+            _ => Err(self.error(&Method::GET, &url, response).await),
+        }
+    }
+
     /// Open an upload session, or mount `digest` from `mount_from` (a
     /// repository on this registry). A 202 to a mount is a session: the
     /// registry could not mount and wants the bytes.
@@ -171,7 +221,7 @@ impl Registry {
     /// against `blob.digest`) into `location` in one PUT with
     /// `Content-Length`. Returns `Ok(false)` when the registry refuses a
     /// monolithic upload, so the caller can go chunked.
-    pub async fn put_monolithic<S>(
+    pub async fn put_monolithic<S, E>(
         &self,
         blob: &BlobUpload<'_>,
         location: &Url,
@@ -180,7 +230,8 @@ impl Registry {
         on_bytes: OnBytes,
     ) -> Result<bool, Error>
     where
-        S: Stream<Item = Result<Bytes, reqwest::Error>> + Send + Unpin + 'static,
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+        E: std::fmt::Display,
     {
         let failure = FailureSlot::default();
         let verified =
@@ -244,7 +295,7 @@ impl Registry {
 
     /// Upload `body` in PATCH chunks of at least `min_chunk` bytes, then
     /// finish with an empty PUT once the whole content has been verified.
-    pub async fn put_chunked<S>(
+    pub async fn put_chunked<S, E>(
         &self,
         blob: &BlobUpload<'_>,
         mut location: Url,
@@ -254,7 +305,8 @@ impl Registry {
         on_bytes: OnBytes,
     ) -> Result<(), Error>
     where
-        S: Stream<Item = Result<Bytes, reqwest::Error>> + Send + Unpin + 'static,
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+        E: std::fmt::Display,
     {
         let chunk_size = min_chunk.unwrap_or(CHUNK).max(CHUNK) as usize;
         let failure = FailureSlot::default();

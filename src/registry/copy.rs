@@ -10,8 +10,12 @@
 //!    checked to exist.
 //! 2. Blobs: every blob of every image in one pool, largest first, bounded
 //!    per registry; each blob is HEADed, mounted when the source is on the
-//!    same registry, else streamed GET → PUT through the digest check, and
-//!    retried from a fresh upload session on transient failures.
+//!    same registry, else streamed GET → PUT through the digest check.
+//!    When the source GET breaks mid-blob, the download resumes with a
+//!    `Range` request into the same hasher and the same upload
+//!    ([`super::download`]); when the source will not resume, or anything
+//!    else fails transiently (the destination side included), the blob is
+//!    retried from a fresh upload session.
 //! 3. Manifests: children by digest, then the root under its tag.
 //!
 //! Decides nothing about names: callers pass source and destination
@@ -21,6 +25,7 @@ use super::Registry;
 use super::auth::Scopes;
 use super::blobs::{BlobUpload, UploadStart};
 use super::digest::digest_like;
+use super::download::Download;
 use super::manifests::Manifest;
 use super::progress::{BlobOutcome, Observer};
 use std::collections::HashMap;
@@ -604,15 +609,19 @@ impl BlobTask {
                     })
                 };
             if !registry.uses_chunked() {
-                let response = source
-                    .registry
-                    .get_blob(&source.repository, &self.digest, self.size, &pull)
-                    .await?;
+                let download = Download::start(
+                    &source.registry,
+                    &source.repository,
+                    &self.digest,
+                    self.size,
+                    &pull,
+                )
+                .await?;
                 let done = registry
                     .put_monolithic(
                         upload,
                         &location,
-                        response.bytes_stream(),
+                        download,
                         what.clone(),
                         counter(sender.clone()),
                     )
@@ -632,31 +641,39 @@ impl BlobTask {
                 else {
                     return Ok(());
                 };
-                let response = source
-                    .registry
-                    .get_blob(&source.repository, &self.digest, self.size, &pull)
-                    .await?;
+                let download = Download::start(
+                    &source.registry,
+                    &source.repository,
+                    &self.digest,
+                    self.size,
+                    &pull,
+                )
+                .await?;
                 return registry
                     .put_chunked(
                         upload,
                         location,
                         min_chunk,
-                        response.bytes_stream(),
+                        download,
                         what.clone(),
                         counter(sender),
                     )
                     .await;
             }
-            let response = source
-                .registry
-                .get_blob(&source.repository, &self.digest, self.size, &pull)
-                .await?;
+            let download = Download::start(
+                &source.registry,
+                &source.repository,
+                &self.digest,
+                self.size,
+                &pull,
+            )
+            .await?;
             registry
                 .put_chunked(
                     upload,
                     location.clone(),
                     min_chunk,
-                    response.bytes_stream(),
+                    download,
                     what.clone(),
                     counter(sender),
                 )

@@ -1,7 +1,8 @@
 //! OCI distribution client: the transport (TLS trust, retries), auth (Basic
-//! and Bearer challenges, credential discovery), blobs, manifests and the
-//! copy engine that moves whole images (every platform of an index) between
-//! registries byte-exact.
+//! and Bearer challenges, credential discovery), blobs, downloads that
+//! resume with `Range` after a break, manifests and the copy engine that
+//! moves whole images (every platform of an index) between registries
+//! byte-exact.
 //!
 //! This module speaks HTTP to registries and nothing else: it does not read
 //! Zuul variables, decide names or print. Callers hand it addresses,
@@ -14,6 +15,7 @@ pub mod client;
 pub mod copy;
 pub mod credentials;
 pub mod digest;
+pub mod download;
 pub mod manifests;
 pub mod progress;
 pub mod retry;
@@ -56,6 +58,16 @@ pub enum Error {
         what: String,
         expected: u64,
         actual: u64,
+    },
+    /// Asked for the rest of a broken blob download from byte `offset`,
+    /// the registry answered something other than exactly that rest; the
+    /// copy starts the blob over.
+    #[error("`{registry}` did not resume `{what}` at byte {offset}: it answered {answer}")]
+    RangeNotHonoured {
+        registry: String,
+        what: String,
+        offset: u64,
+        answer: String,
     },
     /// An unexpected HTTP status, with the OCI error code and message when
     /// the registry sent them.
@@ -104,6 +116,7 @@ impl Error {
             Error::SizeMismatch {
                 expected, actual, ..
             } => actual < expected,
+            Error::RangeNotHonoured { .. } => true,
             Error::GaveUp { .. } => false,
             _ => false,
         }

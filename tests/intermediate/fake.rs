@@ -1,7 +1,8 @@
 //! An in-process OCI registry over TLS for fault injection: enough of the
 //! distribution API for the copy engine (blobs, uploads, mounts, manifests),
 //! Basic or Bearer auth, and switches that make it misbehave (429 with
-//! `Retry-After`, corrupt blob bytes, refused monolithic uploads). It logs
+//! `Retry-After`, corrupt blob bytes, refused monolithic uploads) or honour
+//! `Range` on blob GETs (by default it ignores `Range` and sends 200). It logs
 //! every request so tests can count what a copy did.
 //!
 //! It stands in only where a real registry cannot be made to fail on
@@ -49,6 +50,8 @@ pub struct Logged {
     pub method: Method,
     pub path: String,
     pub query: String,
+    /// The `Range` header, when the request had one.
+    pub range: Option<String>,
     pub status: StatusCode,
 }
 
@@ -61,6 +64,10 @@ pub struct Fake {
     pub throttle: AtomicU32,
     /// Serve these blobs with one byte flipped.
     pub corrupt: Mutex<HashSet<String>>,
+    /// Answer blob GETs with `Range: bytes=N-` with 206 and the rest.
+    pub ranges: std::sync::atomic::AtomicBool,
+    /// Serve the bytes of 206 answers with their first byte flipped.
+    pub corrupt_ranges: std::sync::atomic::AtomicBool,
     /// Refuse uploads whose PUT carries a body (413).
     pub refuse_monolithic: std::sync::atomic::AtomicBool,
     tokens_issued: AtomicU32,
@@ -162,6 +169,8 @@ pub async fn start(bind: &str, auth: Auth) -> Server {
         throttle: AtomicU32::new(0),
         corrupt: Mutex::default(),
         refuse_monolithic: Default::default(),
+        ranges: Default::default(),
+        corrupt_ranges: Default::default(),
         tokens_issued: AtomicU32::new(0),
     });
     let (ca_pem, config) = tls_config();
@@ -233,6 +242,11 @@ async fn handle(State(fake): State<Arc<Fake>>, request: Request) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or("").to_owned();
+    let range = request
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let host = request
         .headers()
         .get(header::HOST)
@@ -244,6 +258,7 @@ async fn handle(State(fake): State<Arc<Fake>>, request: Request) -> Response {
         method,
         path,
         query,
+        range,
         status: response.status(),
     });
     response
@@ -329,14 +344,38 @@ async fn route(fake: &Fake, request: Request, host: &str) -> Response {
             copy[0] ^= 0xff;
             data = Bytes::from(copy);
         }
-        let length = data.len();
+        let size = data.len();
+        let from = parts
+            .headers
+            .get(header::RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("bytes="))
+            .and_then(|v| v.strip_suffix('-'))
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|from| *from < size && parts.method == Method::GET);
+        if let (Some(from), true) = (from, fake.ranges.load(Ordering::SeqCst)) {
+            let mut rest = data.slice(from..).to_vec();
+            if fake.corrupt_ranges.load(Ordering::SeqCst) {
+                rest[0] ^= 0xff;
+            }
+            return Response::builder()
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header(header::CONTENT_LENGTH, rest.len())
+                .header(
+                    header::CONTENT_RANGE,
+                    format!("bytes {from}-{}/{size}", size - 1),
+                )
+                .header("docker-content-digest", digest)
+                .body(Body::from(rest))
+                .unwrap();
+        }
         let body = if parts.method == Method::HEAD {
             Body::empty()
         } else {
             Body::from(data)
         };
         return Response::builder()
-            .header(header::CONTENT_LENGTH, length)
+            .header(header::CONTENT_LENGTH, size)
             .header("docker-content-digest", digest)
             .body(body)
             .unwrap();

@@ -645,38 +645,137 @@ async fn bearer_challenge_then_token() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connection_cut_in_the_middle_of_a_blob_is_retried() {
-    let buildset = buildset_registry("127.0.0.1:0").await;
-    let intermediate = intermediate_registry("127.0.0.1:0").await;
-    let app = image(&[61, 62], 2_000_000);
-    seed(&intermediate, "example/app", "ffff_latest", &app);
+/// Pull `app` (stored in `intermediate` as `example/app:<tag>`) into
+/// `buildset` through a proxy that cuts the first connection from the
+/// intermediate registry once it has carried 1 MB: mid-blob.
+async fn pull_through_a_cut(
+    buildset: &Server,
+    intermediate: &Server,
+    app: &TestImage,
+    tag: &str,
+) -> Output {
+    seed(intermediate, "example/app", tag, app);
     let proxy = proxy::start(intermediate.addr, 1_000_000).await;
     let via = proxy.addr.to_string();
-    let mut ireg = intermediate_var(&intermediate);
+    let mut ireg = intermediate_var(intermediate);
     ireg["port"] = json!(proxy.addr.port());
     let vars = json!({
-        "zuul": {"artifacts": [{"name": "example/app:latest", "url": format!("docker://{via}/example/app:ffff_latest"),
+        "zuul": {"artifacts": [{"name": "example/app:latest", "url": format!("docker://{via}/example/app:{tag}"),
             "metadata": {"type": "container_image", "repository": "example/app", "tag": "latest"}}]},
-        "buildset_registry": buildset_var(&buildset),
+        "buildset_registry": buildset_var(buildset),
         "intermediate_registry": ireg,
     });
     let output = zuul_image(&vars, &["pull-from-intermediate", "--jobs", "1"]).await;
-    assert_ok(&output);
     assert!(
         proxy.cut.load(std::sync::atomic::Ordering::SeqCst),
-        "the proxy never cut"
-    );
-    assert!(
-        stderr(&output).contains("retrying blob"),
-        "{}",
+        "the proxy never cut: {}",
         stderr(&output)
     );
+    output
+}
+
+/// The blob GETs with a `Range` header the source saw: (range, status).
+fn range_requests(server: &Server) -> Vec<(String, reqwest::StatusCode)> {
+    server
+        .fake
+        .log()
+        .iter()
+        .filter(|l| l.method == Method::GET && l.path.contains("/blobs/"))
+        .filter_map(|l| l.range.clone().map(|range| (range, l.status)))
+        .collect()
+}
+
+fn assert_pulled(buildset: &Server, app: &TestImage) {
     let (_, bytes) = buildset.fake.manifest("example/app", "latest").unwrap();
     assert_eq!(bytes, app.bytes);
     for blob in &app.blobs {
         assert!(buildset.fake.has_blob("example/app", &fake::sha256(blob)));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_cut_mid_blob_resumes_with_range_into_the_same_upload() {
+    let buildset = buildset_registry("127.0.0.1:0").await;
+    let intermediate = intermediate_registry("127.0.0.1:0").await;
+    intermediate
+        .fake
+        .ranges
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let app = image(&[63, 64], 2_000_000);
+    let output = pull_through_a_cut(&buildset, &intermediate, &app, "ffff_latest").await;
+    assert_ok(&output);
+    let text = stderr(&output);
+    assert!(text.contains("resuming"), "{text}");
+    assert!(!text.contains("retrying blob"), "{text}");
+    // One Range request from where the bytes stopped, answered 206.
+    let ranges = range_requests(&intermediate);
+    assert_eq!(ranges.len(), 1, "{ranges:?}");
+    let (range, status) = &ranges[0];
+    assert_eq!(*status, reqwest::StatusCode::PARTIAL_CONTENT);
+    let from: u64 = range
+        .strip_prefix("bytes=")
+        .and_then(|r| r.strip_suffix('-'))
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("{range}"));
+    assert!(from > 0, "{range}");
+    // No fresh session: one upload per blob, each completed once; the fake
+    // checks the digest of what it received over the whole blob.
+    assert_eq!(blob_uploads(&buildset), app.blobs.len());
+    assert_pulled(&buildset, &app);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_cut_on_a_source_that_ignores_range_starts_the_blob_over() {
+    let buildset = buildset_registry("127.0.0.1:0").await;
+    let intermediate = intermediate_registry("127.0.0.1:0").await;
+    let app = image(&[61, 62], 2_000_000);
+    let output = pull_through_a_cut(&buildset, &intermediate, &app, "ffff_latest").await;
+    assert_ok(&output);
+    let text = stderr(&output);
+    assert!(text.contains("retrying blob"), "{text}");
+    assert!(text.contains("did not resume"), "{text}");
+    let ranges = range_requests(&intermediate);
+    assert_eq!(ranges.len(), 1, "{ranges:?}");
+    assert_eq!(ranges[0].1, reqwest::StatusCode::OK);
+    // The broken blob got a second, fresh upload session.
+    assert_eq!(blob_uploads(&buildset), app.blobs.len() + 1);
+    assert_pulled(&buildset, &app);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resumed_bytes_that_do_not_match_fail_and_the_tag_is_not_written() {
+    let buildset = buildset_registry("127.0.0.1:0").await;
+    let intermediate = intermediate_registry("127.0.0.1:0").await;
+    for switch in [&intermediate.fake.ranges, &intermediate.fake.corrupt_ranges] {
+        switch.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    let app = image(&[65, 66], 2_000_000);
+    let output = pull_through_a_cut(&buildset, &intermediate, &app, "ffff_latest").await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(text.contains("does not match its digest"), "{text}");
+    assert!(text.contains("example/app:latest"), "{text}");
+    // The error names the broken blob and where it came from.
+    assert!(
+        app.blobs[1..]
+            .iter()
+            .any(|layer| text.contains(&fake::sha256(layer))),
+        "{text}"
+    );
+    assert!(text.contains("127.0.0.1:"), "{text}");
+    let ranges = range_requests(&intermediate);
+    assert_eq!(ranges.len(), 1, "{ranges:?}");
+    assert_eq!(ranges[0].1, reqwest::StatusCode::PARTIAL_CONTENT);
+    assert!(buildset.fake.manifest("example/app", "latest").is_none());
+    // The broken blob's upload was never finalised.
+    let finished = buildset
+        .fake
+        .log()
+        .iter()
+        .filter(|l| l.method == Method::PUT && l.path.contains("/blobs/uploads/"))
+        .filter(|l| l.status.is_success())
+        .count();
+    assert!(finished < app.blobs.len(), "every blob was finalised");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
