@@ -12,10 +12,12 @@
 //! ```
 //!
 //! A blob becomes visible only by `rename` of a fully written and verified
-//! file, so readers never see a partial blob. Small metadata files are
-//! replaced atomically through `crate::fs`. Path components of repository
-//! names cannot start with `_`, so the `_…` directories never collide with a
-//! nested repository.
+//! file whose data was flushed to disk (`sync_data`), so readers never see a
+//! partial blob, not even after a power cut. Uploads start writeback while
+//! they stream, so that flush mostly finds the data already on disk. Small
+//! metadata files are replaced atomically through `crate::fs`. Path
+//! components of repository names cannot start with `_`, so the `_…`
+//! directories never collide with a nested repository.
 //!
 //! Modification times carry meaning: a blob or manifest link is young when it
 //! was written or [touched](Storage::touch_blob) recently, and `prune` only
@@ -169,8 +171,10 @@ impl Storage {
     /// Make a fully written, verified file at `source` (in `uploads/`, same
     /// filesystem) visible as blob `digest`. Its data is flushed to disk
     /// first, so not even a power cut can leave a visible blob whose bytes
-    /// do not match its name. Content addressing makes the last of two
-    /// concurrent renames of the same digest harmless.
+    /// do not match its name. (The upload writer has already started
+    /// writeback, so the flush mostly waits for the last window.) Content
+    /// addressing makes the last of two concurrent renames of the same
+    /// digest harmless.
     /// The blob is young from here on, even when the upload was not
     /// written to for a long time.
     pub fn commit_file(&self, source: &Path, digest: &Digest) -> std::io::Result<()> {

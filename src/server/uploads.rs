@@ -6,7 +6,11 @@
 //! into the blob store; a mismatch deletes the upload and stores nothing.
 //! The data is flushed to disk before the rename (unlike distribution's
 //! filesystem driver), so neither a killed server nor a power cut exposes a
-//! blob whose bytes do not match its digest.
+//! blob whose bytes do not match its digest. So that this final flush finds
+//! little left to do, the writer asks the kernel to start writeback of each
+//! completed 16 MiB window while the body is still streaming (`Writeback`);
+//! that is only a hint, the flush at completion is what makes the blob
+//! durable.
 //!
 //! Session state (offset, hash so far) lives in memory. After a restart an
 //! upload file on disk is picked up again and re-hashed on first use, so a
@@ -25,6 +29,9 @@ use std::sync::{Arc, Mutex};
 
 /// Bytes handed to the writer thread at a time.
 const CHUNK: usize = 1 << 20;
+
+/// Bytes of an upload between two early writeback requests.
+const WRITEBACK_WINDOW: u64 = 16 << 20;
 
 struct Session {
     name: String,
@@ -243,7 +250,7 @@ impl Uploads {
         })
         .await
         .map_err(|_| Error::UploadUnknown(id.to_owned()))?;
-        match stream_into(file, hasher, body).await {
+        match stream_into(file, hasher, Writeback::new(start), body).await {
             Ok((hasher, written)) => {
                 session.offset = start + written;
                 session.hasher = Some(hasher);
@@ -287,14 +294,73 @@ fn check_name(session: &Session, name: &str, id: &str) -> Result<()> {
     }
 }
 
-type Job = tokio::task::JoinHandle<std::io::Result<(std::fs::File, Hasher)>>;
+/// Early writeback of an upload file: once a [`WRITEBACK_WINDOW`] of new
+/// bytes is written, the kernel is asked to start writing that range to
+/// disk, without waiting for it. Otherwise a large blob stays dirty in the
+/// page cache until `commit_file` calls `sync_data`, which then waits for
+/// all of it at the end of the request.
+///
+/// `sync_file_range(SYNC_FILE_RANGE_WRITE)` is not exposed by `nix` and the
+/// crate forbids `unsafe`, so this uses `posix_fadvise(POSIX_FADV_DONTNEED)`,
+/// which on Linux starts writeback of the dirty pages in the range in the
+/// same non-waiting way (and drops pages of the range that are already
+/// clean, which just-written ones are not). Errors (a filesystem that does
+/// not support it, a non-Linux kernel) only turn it off for the rest of the
+/// body: durability never depends on it.
+struct Writeback {
+    /// File offset the next write goes to.
+    pos: u64,
+    /// Everything before this offset was already handed to writeback.
+    kicked: u64,
+    enabled: bool,
+}
+
+impl Writeback {
+    fn new(offset: u64) -> Writeback {
+        Writeback {
+            pos: offset,
+            kicked: offset,
+            enabled: true,
+        }
+    }
+
+    /// Record `len` bytes written to `file`; start writeback of the window
+    /// behind them once it is complete.
+    fn wrote(&mut self, file: &std::fs::File, len: usize) {
+        use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
+        use std::os::fd::AsRawFd;
+        self.pos += len as u64;
+        if !self.enabled || self.pos - self.kicked < WRITEBACK_WINDOW {
+            return;
+        }
+        let (Ok(offset), Ok(len)) = (
+            i64::try_from(self.kicked),
+            i64::try_from(self.pos - self.kicked),
+        ) else {
+            self.enabled = false;
+            return;
+        };
+        let advice = PosixFadviseAdvice::POSIX_FADV_DONTNEED;
+        if posix_fadvise(file.as_raw_fd(), offset, len, advice).is_err() {
+            self.enabled = false;
+        }
+        self.kicked = self.pos;
+    }
+}
+
+type Job = tokio::task::JoinHandle<std::io::Result<(std::fs::File, Hasher, Writeback)>>;
 
 /// Copy a body into `file`, hashing on a blocking thread one chunk behind
-/// the network so reading and writing overlap. Returns the hasher and the
-/// byte count.
-async fn stream_into(file: std::fs::File, hasher: Hasher, body: Body) -> Result<(Hasher, u64)> {
+/// the network so reading and writing overlap, and starting writeback as
+/// windows complete. Returns the hasher and the byte count.
+async fn stream_into(
+    file: std::fs::File,
+    hasher: Hasher,
+    writeback: Writeback,
+    body: Body,
+) -> Result<(Hasher, u64)> {
     let mut stream = body.into_data_stream();
-    let mut idle = Some((file, hasher));
+    let mut idle = Some((file, hasher, writeback));
     let mut pending: Option<Job> = None;
     // Frames are batched as they came (no copy) and handed over together.
     let mut batch: Vec<bytes::Bytes> = Vec::new();
@@ -325,7 +391,7 @@ async fn stream_into(file: std::fs::File, hasher: Hasher, body: Body) -> Result<
             if let Some(job) = pending.take() {
                 idle = Some(join(job).await?);
             }
-            let Some((mut file, mut hasher)) = idle.take() else {
+            let Some((mut file, mut hasher, mut writeback)) = idle.take() else {
                 return Err(Error::Io(std::io::Error::other(
                     "upload writer lost its file",
                 )));
@@ -336,8 +402,9 @@ async fn stream_into(file: std::fs::File, hasher: Hasher, body: Body) -> Result<
                 for frame in &frames {
                     hasher.update(frame);
                     file.write_all(frame)?;
+                    writeback.wrote(&file, frame.len());
                 }
-                Ok((file, hasher))
+                Ok((file, hasher, writeback))
             }));
         }
         if last {
@@ -351,7 +418,7 @@ async fn stream_into(file: std::fs::File, hasher: Hasher, body: Body) -> Result<
         return Err(err);
     }
     match idle {
-        Some((_, hasher)) => Ok((hasher, written)),
+        Some((_, hasher, _)) => Ok((hasher, written)),
         None => Err(Error::Io(std::io::Error::other(
             "upload writer lost its file",
         ))),
