@@ -608,20 +608,25 @@ impl BlobTask {
                         let _ = sender.send(bytes);
                     })
                 };
-            if !registry.uses_chunked() {
-                let download = Download::start(
+            let download = || {
+                Download::start(
                     &source.registry,
                     &source.repository,
                     &self.digest,
                     self.size,
                     &pull,
                 )
-                .await?;
+            };
+            // One monolithic PUT unless the registry is known to want chunks;
+            // when it refuses one, a new session for the chunked upload.
+            let (location, min_chunk) = if registry.uses_chunked() {
+                (location, min_chunk)
+            } else {
                 let done = registry
                     .put_monolithic(
                         upload,
                         &location,
-                        download,
+                        download().await?,
                         what.clone(),
                         counter(sender.clone()),
                     )
@@ -629,7 +634,6 @@ impl BlobTask {
                 if done {
                     return Ok(());
                 }
-                // Refused: a new session for the chunked upload.
                 registry.cancel_upload(&location, upload.scopes).await;
                 let start = registry
                     .start_upload(upload.repository, None, upload.scopes)
@@ -641,39 +645,14 @@ impl BlobTask {
                 else {
                     return Ok(());
                 };
-                let download = Download::start(
-                    &source.registry,
-                    &source.repository,
-                    &self.digest,
-                    self.size,
-                    &pull,
-                )
-                .await?;
-                return registry
-                    .put_chunked(
-                        upload,
-                        location,
-                        min_chunk,
-                        download,
-                        what.clone(),
-                        counter(sender),
-                    )
-                    .await;
-            }
-            let download = Download::start(
-                &source.registry,
-                &source.repository,
-                &self.digest,
-                self.size,
-                &pull,
-            )
-            .await?;
+                (location, min_chunk)
+            };
             registry
                 .put_chunked(
                     upload,
-                    location.clone(),
+                    location,
                     min_chunk,
-                    download,
+                    download().await?,
                     what.clone(),
                     counter(sender),
                 )
