@@ -20,11 +20,14 @@ pub struct Context {
     pub printer: Printer,
     /// `--results FILE`: merge return data there instead of printing it.
     pub results: Option<PathBuf>,
+    /// The typed `zuul` dict, resolved once; empty when it is not given.
+    pub zuul: Zuul,
 }
 
-/// Check the shape of every known variable that is set.
-fn validate_known(vars: &Vars) -> Result<(), crate::zuul::Error> {
-    vars.typed::<Zuul>("zuul")?;
+/// Check the shape of every known variable that is set; returns the typed
+/// `zuul` dict.
+fn validate_known(vars: &Vars) -> Result<Zuul, crate::zuul::Error> {
+    let zuul = vars.typed::<Zuul>("zuul")?.unwrap_or_default();
     Images::from_vars(vars)?;
     artifacts::from_vars(vars)?;
     if let Some(value) = vars.get("buildset_registry") {
@@ -36,7 +39,7 @@ fn validate_known(vars: &Vars) -> Result<(), crate::zuul::Error> {
     }
     vars.typed::<DockerCredentials>("docker_credentials")?;
     vars.typed::<ContainerRegistryCredentials>("container_registry_credentials")?;
-    Ok(())
+    Ok(zuul)
 }
 
 impl Context {
@@ -46,26 +49,21 @@ impl Context {
     /// through a job. Errors here are input errors.
     pub fn resolve(global: &GlobalArgs) -> anyhow::Result<Context> {
         let vars = Vars::load(&global.vars, &global.extra)?;
-        validate_known(&vars)?;
+        let zuul = validate_known(&vars)?;
         Ok(Context {
             vars,
             printer: Printer::new(global.quiet, global.color),
             results: global.results.clone(),
+            zuul,
         })
-    }
-
-    /// The typed `zuul` dict; an empty one when it is not given.
-    pub fn zuul(&self) -> anyhow::Result<Zuul> {
-        Ok(self.vars.typed("zuul")?.unwrap_or_default())
     }
 
     /// The results file to read earlier return data from: `--results`,
     /// else `zuul.executor.result_data_file`.
-    pub fn results_file(&self) -> anyhow::Result<Option<PathBuf>> {
-        match &self.results {
-            Some(path) => Ok(Some(path.clone())),
-            None => Ok(self.zuul()?.result_data_file()),
-        }
+    pub fn results_file(&self) -> Option<PathBuf> {
+        self.results
+            .clone()
+            .or_else(|| self.zuul.result_data_file())
     }
 
     /// `buildset_registry` from the variables, else from
@@ -80,7 +78,7 @@ impl Context {
                 origin,
             )?));
         }
-        let Some(file) = self.results_file()? else {
+        let Some(file) = self.results_file() else {
             return Ok(None);
         };
         let returned = results::read(&file)?;

@@ -103,7 +103,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let buildset = ctx.require_buildset_registry(COMMAND)?;
     let build = match &args.build {
         Some(build) => build.clone(),
-        None => ctx.zuul()?.build.ok_or_else(|| Error::Missing {
+        None => ctx.zuul.build.clone().ok_or_else(|| Error::Missing {
             name: "zuul.build".into(),
             command: COMMAND.into(),
         })?,
