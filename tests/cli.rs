@@ -2,22 +2,8 @@
 //! every bad-input case of the foundation issue (each exits 2, names the
 //! file or key path, and writes nothing).
 
-use crate::support::{write, zuul_image};
+use crate::support::{COMMANDS, write, zuul_image};
 use predicates::str::contains;
-
-const COMMANDS: [&str; 11] = [
-    "ensure-docker",
-    "run-buildset-registry",
-    "use-buildset-registry",
-    "pull-from-intermediate",
-    "push-to-intermediate",
-    "build-image",
-    "upload-image",
-    "promote-image",
-    "pause",
-    "registry",
-    "completions",
-];
 
 #[test]
 fn help_lists_every_command_and_global_option() {

@@ -1,7 +1,7 @@
 //! The completion scripts committed under `completions/` match what the
 //! binary generates. Regenerate with `ZUUL_IMAGE_BLESS=1 cargo test completions`.
 
-use crate::support::zuul_image;
+use crate::support::{COMMANDS, zuul_image};
 use std::path::Path;
 
 const SCRIPTS: [(&str, &str); 5] = [
@@ -41,18 +41,7 @@ fn committed_completions_are_current() {
 fn bash_completion_knows_every_command() {
     let output = zuul_image().args(["completions", "bash"]).output().unwrap();
     let script = String::from_utf8(output.stdout).unwrap();
-    for command in [
-        "ensure-docker",
-        "run-buildset-registry",
-        "use-buildset-registry",
-        "pull-from-intermediate",
-        "push-to-intermediate",
-        "build-image",
-        "upload-image",
-        "promote-image",
-        "pause",
-        "registry",
-    ] {
+    for command in COMMANDS.iter().filter(|c| **c != "completions") {
         assert!(
             script.contains(command),
             "bash completion lacks `{command}`"

@@ -62,6 +62,21 @@ impl TestRegistry for buildset::BuildsetRegistry {
     }
 }
 
+/// Every command of the CLI contract (design.md).
+pub const COMMANDS: [&str; 11] = [
+    "ensure-docker",
+    "run-buildset-registry",
+    "use-buildset-registry",
+    "pull-from-intermediate",
+    "push-to-intermediate",
+    "build-image",
+    "upload-image",
+    "promote-image",
+    "pause",
+    "registry",
+    "completions",
+];
+
 /// The reason on every test that needs real components.
 pub const REAL: &str = "needs real components: run tests/run-all.sh";
 
