@@ -90,7 +90,7 @@ pub struct BuildsetPlan {
 }
 
 fn read(host: &Host, path: &str) -> Result<Option<String>> {
-    crate::fs::read_optional(&host.path(path))
+    Ok(crate::fs::read_optional(&host.path(path))?)
 }
 
 impl BuildsetPlan {

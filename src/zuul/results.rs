@@ -267,7 +267,7 @@ pub fn merge_into_file(path: &Path, new: &ReturnData) -> anyhow::Result<()> {
     merged.merge(new);
     merged.validate()?;
     let text = serde_json::to_string(&merged.to_value())?;
-    fs::write_atomic(path, text.as_bytes(), fs::PRIVATE)
+    Ok(fs::write_atomic(path, text.as_bytes(), fs::PRIVATE)?)
 }
 
 #[cfg(test)]
