@@ -211,10 +211,10 @@ pub async fn run(args: Args, ctx: &Context) -> Result<()> {
 
 fn require_real(host: &Host, what: &str) -> Result<()> {
     if !host.is_real() {
-        bail!(crate::exit::UsageError(format!(
-            "cannot {what} with `--root {}`: package managers act on `/`",
-            host.root().display()
-        )));
+        bail!(crate::host::Error::NotRealRoot {
+            action: what.to_owned(),
+            root: host.root().to_owned(),
+        });
     }
     Ok(())
 }
@@ -233,10 +233,11 @@ fn install(host: &Host, settings: &Settings, ctx: &Context) -> Result<()> {
             .clone()
             .unwrap_or_else(|| default(packages::distro_packages));
         if list.is_empty() {
-            bail!(crate::exit::UsageError(format!(
-                "no docker packages known for `{}`: set `docker_distro_packages`",
-                os.id
-            )));
+            bail!(crate::host::Error::NoPackages {
+                what: "docker",
+                os: os.id,
+                fix: "`docker_distro_packages`",
+            });
         }
         manager.update()?;
         manager.install(&list)?;
@@ -248,10 +249,11 @@ fn install(host: &Host, settings: &Settings, ctx: &Context) -> Result<()> {
         .clone()
         .unwrap_or_else(|| default(packages::upstream_packages));
     if list.is_empty() {
-        bail!(crate::exit::UsageError(format!(
-            "no upstream docker packages known for `{}`: set `docker_upstream_distro_packages` or `use_upstream_docker: false`",
-            os.id
-        )));
+        bail!(crate::host::Error::NoPackages {
+            what: "upstream docker",
+            os: os.id,
+            fix: "`docker_upstream_distro_packages` or `use_upstream_docker: false`",
+        });
     }
     let base = settings.mirror_base_url.clone().unwrap_or_else(|| {
         format!(
@@ -261,9 +263,7 @@ fn install(host: &Host, settings: &Settings, ctx: &Context) -> Result<()> {
         )
     });
     if base.is_empty() {
-        bail!(crate::exit::UsageError(
-            "`docker_mirror_base_url` is empty while `use_upstream_docker` is true".into()
-        ));
+        bail!(crate::host::Error::EmptyMirrorBaseUrl);
     }
     manager.update()?;
     manager.install(

@@ -74,16 +74,21 @@ fn images(args: &Args, ctx: &Context) -> anyhow::Result<Option<Vec<ImageSpec>>> 
     } else {
         args.tags.clone()
     };
-    let spec: ImageSpec =
-        serde_json::from_value(json!({"repository": repository, "tags": tags}))
-            .map_err(|err| crate::exit::UsageError(format!("--repository/--tag: {err}")))?;
+    let spec: ImageSpec = serde_json::from_value(json!({"repository": repository, "tags": tags}))
+        .map_err(|err| Error::Flag {
+        flag: "--repository/--tag".into(),
+        message: err.to_string(),
+    })?;
     spec.validate().map_err(|(field, message)| {
         let flag = if field.starts_with("tags") {
             "--tag"
         } else {
             "--repository"
         };
-        crate::exit::UsageError(format!("{flag}: {message}"))
+        Error::Flag {
+            flag: flag.into(),
+            message,
+        }
     })?;
     Ok(Some(vec![spec]))
 }

@@ -116,10 +116,10 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         }
         RegistryCommand::Prune(args) => {
             if !args.root.is_dir() {
-                return Err(crate::exit::UsageError(format!(
-                    "`--root {}` is not a directory",
-                    args.root.display()
-                ))
+                return Err(super::Error::NotADirectory {
+                    flag: "--root",
+                    path: args.root,
+                }
                 .into());
             }
             let storage = Storage::open(&args.root)

@@ -87,18 +87,17 @@ fn resolve(args: &Args, ctx: &Context) -> anyhow::Result<Settings> {
                 .unwrap_or_else(|| root.clone().into()),
             None => PathBuf::from(root),
         },
-        (None, None) => home()
-            .map(|h| h.join("buildset_registry"))
-            .ok_or_else(|| crate::exit::UsageError("HOME is not set: pass `--root DIR`".into()))?,
+        (None, None) => home().map(|h| h.join("buildset_registry")).ok_or_else(|| {
+            crate::zuul::Error::HomeUnset {
+                what: "buildset registry root".into(),
+                hint: "pass `--root DIR` or set `buildset_registry_root`".into(),
+            }
+        })?,
     };
     let host = match (&args.host, string_var(ctx, "buildset_registry_host")?) {
         (Some(host), _) => host.clone(),
         (None, Some(host)) => host,
-        (None, None) => primary_ip().ok_or_else(|| {
-            crate::exit::UsageError(
-                "cannot tell this node's primary IP address: pass `--host` or set `buildset_registry_host`".into(),
-            )
-        })?,
+        (None, None) => primary_ip().ok_or(crate::zuul::Error::NoPrimaryIp)?,
     };
     let host = host
         .trim_start_matches('[')

@@ -4,7 +4,6 @@
 
 use super::context::Context;
 use crate::engine::docker::DockerHost;
-use crate::exit::UsageError;
 use crate::host::Host;
 use crate::host::buildset::{self, Inputs, Namespace};
 use crate::host::containerd::ConfigPath;
@@ -107,7 +106,13 @@ fn inputs(args: &Args, ctx: &Context) -> Result<Inputs> {
 
 pub fn docker_api(host: &Host, given: Option<&str>) -> Result<DockerHost> {
     match given {
-        Some(text) => DockerHost::parse(text).map_err(|err| UsageError(err.to_string()).into()),
+        Some(text) => DockerHost::parse(text).map_err(|err| {
+            zuul::Error::Flag {
+                flag: "--docker-host".into(),
+                message: err.to_string(),
+            }
+            .into()
+        }),
         None => Ok(DockerHost::from_path(host.path(dockerd::DEFAULT_SOCKET))),
     }
 }

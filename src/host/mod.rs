@@ -32,9 +32,9 @@ pub mod users;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-/// An existing file or an input that cannot be used as it is. Every
-/// variant is an input error (exit 2) and names the file; nothing has been
-/// written when one is returned.
+/// An existing file, an input or a machine that cannot be used as it is.
+/// Every variant is an input error (exit 2) and names the file, variable or
+/// flag to change; nothing has been written when one is returned.
 #[derive(Debug, Error)]
 pub enum Error {
     #[error("failed to parse `{file}`{}: {message}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
@@ -49,6 +49,24 @@ pub enum Error {
     UnknownUser { user: String, file: String },
     #[error("{0}")]
     Input(String),
+    /// A host command (a package manager) that acts on `/` whatever the root.
+    #[error("cannot {action} with `--root {}`: package managers act on `/`", root.display())]
+    NotRealRoot { action: String, root: PathBuf },
+    /// The distribution is unknown and the package list is not given.
+    #[error("no {what} packages known for `{os}`: set {fix}")]
+    NoPackages {
+        what: &'static str,
+        os: String,
+        fix: &'static str,
+    },
+    #[error("`docker_mirror_base_url` is empty while `use_upstream_docker` is true")]
+    EmptyMirrorBaseUrl,
+}
+
+impl crate::exit::Classify for Error {
+    fn is_input(&self) -> bool {
+        true
+    }
 }
 
 impl Error {
