@@ -3,16 +3,19 @@
 //! already matches is left alone.
 
 use super::context::Context;
-use super::use_buildset_registry;
-use crate::host::docker_setup::{self, DaemonAction, DaemonSettings, MirrorVars};
+use crate::host::docker_setup::{self, DaemonAction};
 use crate::host::dockerd::{self, Dockerd, Reloaded};
 use crate::host::packages::{self, Family, Manager};
 use crate::host::plan::Plan;
 use crate::host::services;
-use crate::host::{Host, network};
-use crate::zuul;
-use anyhow::{Context as _, Result, bail};
-use serde::Deserialize;
+use crate::host::{Error, Host, network};
+use crate::output::Printer;
+use crate::zuul::inputs::Env;
+use crate::zuul::inputs::ensure_docker::{
+    DaemonSettings, EnsureDocker, EnsureDockerFlags, Install,
+};
+use crate::zuul::results::ReturnData;
+use anyhow::{Context as _, Result};
 
 /// Install (if missing), configure and start Docker (the `ensure-docker`
 /// role).
@@ -46,119 +49,56 @@ pub struct Args {
     pub user: Option<String>,
 }
 
-/// The role's variables, resolved once.
-#[derive(Debug)]
-struct Settings {
-    use_upstream: bool,
-    group: String,
-    use_buildset_registry: bool,
-    compose_install: bool,
-    channel: String,
-    download_fqdn: String,
-    mirror_base_url: Option<String>,
-    distro_packages: Option<Vec<String>>,
-    upstream_required: Option<Vec<String>>,
-    upstream_packages: Option<Vec<String>>,
-    upstream_remove: Option<Vec<String>>,
-    daemon: DaemonSettings,
-    user: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct DefaultIpv4 {
-    #[serde(default)]
-    mtu: Option<u32>,
-}
-
-fn settings(args: &Args, ctx: &Context, host: &Host) -> Result<Settings> {
-    let vars = &ctx.vars;
-    let mirror = docker_setup::resolve_mirror(&MirrorVars {
-        docker_mirror: vars.typed("docker_mirror")?,
-        mirror_info: vars.get("mirror_info").cloned(),
-        zuul_site_mirror_info: vars.get("zuul_site_mirror_info").cloned(),
-        mirror_fqdn: vars.typed("mirror_fqdn")?,
-        zuul_site_mirror_fqdn: vars.typed("zuul_site_mirror_fqdn")?,
-    })?;
-    let mtu = match vars.typed::<DefaultIpv4>("ansible_default_ipv4")? {
-        Some(DefaultIpv4 { mtu: Some(mtu) }) => Some(mtu),
-        _ => network::default_mtu(host),
-    };
-    let user = match &args.user {
-        Some(user) => Some(user.clone()),
-        None => vars
-            .typed::<String>("ansible_user")?
-            .or_else(|| std::env::var("SUDO_USER").ok()),
-    };
-    Ok(Settings {
-        use_upstream: vars.typed("use_upstream_docker")?.unwrap_or(true),
-        group: vars
-            .typed("docker_group")?
-            .unwrap_or_else(|| "docker".to_owned()),
-        use_buildset_registry: vars.typed("docker_use_buildset_registry")?.unwrap_or(false),
-        compose_install: vars.typed("docker_compose_install")?.unwrap_or(false),
-        channel: vars
-            .typed("docker_update_channel")?
-            .unwrap_or_else(|| "stable".to_owned()),
-        download_fqdn: vars
-            .typed("docker_download_fqdn")?
-            .unwrap_or_else(|| "download.docker.com".to_owned()),
-        mirror_base_url: vars.typed("docker_mirror_base_url")?,
-        distro_packages: vars.typed("docker_distro_packages")?,
-        upstream_required: vars.typed("docker_upstream_distro_required_packages")?,
-        upstream_packages: vars.typed("docker_upstream_distro_packages")?,
-        upstream_remove: vars.typed("docker_upstream_distro_remove_packages")?,
-        daemon: DaemonSettings {
-            mirror,
-            insecure_registries: vars
-                .typed("docker_insecure_registries")?
-                .unwrap_or_default(),
-            userland_proxy: vars.typed("docker_userland_proxy")?,
-            mtu,
-        },
-        user,
-    })
-}
-
-/// Whether `program` is on `PATH` (the real machine's: binaries run from
-/// there whatever `--root` is).
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-}
-
 pub async fn run(args: Args, ctx: &Context) -> Result<()> {
-    let host = args.host.host();
-    let settings = settings(&args, ctx, &host)?;
-    let api = use_buildset_registry::docker_api(&host, args.docker_host.as_deref())?;
+    let flags = EnsureDockerFlags {
+        user: args.user,
+        docker_host: args.docker_host,
+        docker_pidfile: args.docker_pidfile,
+        dockerd_args: args.dockerd_args,
+    };
+    let inputs = EnsureDocker::resolve(&ctx.sources(), &flags)?;
+    ensure(&args.host.host(), &inputs, &ctx.env, &ctx.printer).await?;
+    ctx.emit(&ReturnData::default())
+}
+
+/// Install (if missing), configure and start Docker on `host`.
+pub async fn ensure(
+    host: &Host,
+    inputs: &EnsureDocker,
+    env: &Env,
+    printer: &Printer,
+) -> Result<()> {
     let dockerd = Dockerd {
-        host: host.clone(),
-        api,
-        pidfile: args.docker_pidfile.clone(),
-        extra_args: args.dockerd_args.clone(),
-        group: settings.group.clone(),
+        extra_args: inputs.dockerd_args.clone(),
+        group: inputs.group.clone(),
+        ..Dockerd::new(host, &inputs.docker)
+    };
+    let daemon = DaemonSettings {
+        mtu: inputs.daemon.mtu.or_else(|| network::default_mtu(host)),
+        ..inputs.daemon.clone()
     };
 
     // Parse before acting: a broken daemon.json stops everything (exit 2).
     let text = crate::fs::read_optional(&host.path(dockerd::CONFIG_FILE))?;
     let (new, changed) =
-        docker_setup::edit_daemon_json(dockerd::CONFIG_FILE, text.as_deref(), &settings.daemon)?;
+        docker_setup::edit_daemon_json(dockerd::CONFIG_FILE, text.as_deref(), &daemon)?;
 
     let running = dockerd.is_up().await;
-    if !running && !on_path("dockerd") {
-        install(&host, &settings, ctx)?;
+    if !running && !env.on_path("dockerd") {
+        install(host, &inputs.install, printer)?;
     }
     let mut plan = Plan::default();
     if text.is_some() || !changed.is_empty() {
         plan.file(dockerd::CONFIG_FILE, new);
     }
-    if plan.apply(&host)?.changed(dockerd::CONFIG_FILE) {
-        ctx.printer.status(format!(
+    if plan.apply(host)?.changed(dockerd::CONFIG_FILE) {
+        printer.status(format!(
             "updated `{}` ({})",
             dockerd::CONFIG_FILE,
             changed.join(", ")
         ));
     }
-    ensure_group(&host, &settings, ctx)?;
+    ensure_group(host, &inputs.group, inputs.user.as_deref(), printer)?;
 
     let socket_down = running
         && dockerd.systemd().is_some_and(|systemd| {
@@ -167,94 +107,86 @@ pub async fn run(args: Args, ctx: &Context) -> Result<()> {
     match docker_setup::daemon_action(running, &changed, socket_down) {
         DaemonAction::Restart => {
             dockerd.restart().await?;
-            ctx.printer.status("restarted docker to apply its settings");
+            printer.status("restarted docker to apply its settings");
         }
         DaemonAction::Reload => match dockerd.reload().await? {
-            Reloaded::Systemd => ctx.printer.status("reloaded docker (systemctl reload)"),
-            Reloaded::Signal(pid) => ctx
-                .printer
-                .status(format!("reloaded dockerd (SIGHUP to pid {pid})")),
+            Reloaded::Systemd => printer.status("reloaded docker (systemctl reload)"),
+            Reloaded::Signal(pid) => {
+                printer.status(format!("reloaded dockerd (SIGHUP to pid {pid})"))
+            }
             Reloaded::NotRunning => {}
         },
-        DaemonAction::Nothing => ctx
-            .printer
-            .status("docker is running and configured; nothing to do"),
+        DaemonAction::Nothing => printer.status("docker is running and configured; nothing to do"),
         DaemonAction::Start => {
             dockerd.start().await?;
-            ctx.printer.status(format!(
+            printer.status(format!(
                 "started docker; it answers on `{}`",
                 dockerd.api.socket().display()
             ));
         }
     }
-    socket_group(&dockerd, &settings.group)?;
+    socket_group(&dockerd)?;
 
-    if settings.compose_install && !on_path("docker-compose") {
-        require_real(&host, "install docker-compose")?;
-        let manager = Manager::detect(&host).context("no apt-get, dnf or yum on this machine")?;
+    if inputs.compose_install && !env.on_path("docker-compose") {
+        let manager = real_manager(host, "install docker-compose")?;
         manager.install(&["docker-compose".to_owned()])?;
-        ctx.printer.status("installed docker-compose");
+        printer.status("installed docker-compose");
     }
 
-    if settings.use_buildset_registry {
-        let args = use_buildset_registry::Args {
-            host: args.host.clone(),
-            namespaces: Vec::new(),
-            docker_user: Some("root".to_owned()),
-            docker_host: Some(dockerd.api.url()),
-            docker_pidfile: args.docker_pidfile.clone(),
+    if let Some(setup) = &inputs.buildset_registry {
+        let docker = crate::zuul::inputs::DockerTarget {
+            api: Some(dockerd.api.clone()),
+            pidfile: dockerd.pidfile.clone(),
         };
-        use_buildset_registry::apply(args, ctx).await?;
-    }
-    ctx.emit(&zuul::results::ReturnData::default())
-}
-
-fn require_real(host: &Host, what: &str) -> Result<()> {
-    if !host.is_real() {
-        bail!(crate::host::Error::NotRealRoot {
-            action: what.to_owned(),
-            root: host.root().to_owned(),
-        });
+        super::use_buildset_registry::apply(host, setup, &docker, printer).await?;
     }
     Ok(())
 }
 
+/// The package manager, when this is the real machine and it has one.
+fn real_manager(host: &Host, action: &str) -> Result<Manager> {
+    if !host.is_real() {
+        return Err(Error::NotRealRoot {
+            action: action.to_owned(),
+            root: host.root().to_owned(),
+        }
+        .into());
+    }
+    Manager::detect(host).context("no apt-get, dnf or yum on this machine")
+}
+
 /// Install Docker from the distribution or from docker's repository.
-fn install(host: &Host, settings: &Settings, ctx: &Context) -> Result<()> {
-    require_real(host, "install docker")?;
+fn install(host: &Host, settings: &Install, printer: &Printer) -> Result<()> {
+    let manager = real_manager(host, "install docker")?;
     let os = packages::Os::read(host);
     let family = os.family();
-    let manager = Manager::detect(host).context("no apt-get, dnf or yum on this machine")?;
     let upstream = settings.use_upstream && family != Some(Family::Suse);
-    let default = |f: fn(Family) -> Vec<String>| family.map(f).unwrap_or_default();
-    if !upstream {
-        let list = settings
-            .distro_packages
+    let or_default = |given: &Option<Vec<String>>, default: fn(Family) -> Vec<String>| {
+        given
             .clone()
-            .unwrap_or_else(|| default(packages::distro_packages));
-        if list.is_empty() {
-            bail!(crate::host::Error::NoPackages {
-                what: "docker",
-                os: os.id,
-                fix: "`docker_distro_packages`",
-            });
-        }
+            .unwrap_or_else(|| family.map(default).unwrap_or_default())
+    };
+    let known = |list: Vec<String>, what, fix| match list.is_empty() {
+        true => Err(Error::NoPackages {
+            what,
+            os: os.id.clone(),
+            fix,
+        }),
+        false => Ok(list),
+    };
+    if !upstream {
+        let list = or_default(&settings.distro_packages, packages::distro_packages);
+        let list = known(list, "docker", "`docker_distro_packages`")?;
         manager.update()?;
         manager.install(&list)?;
-        ctx.printer.status(format!("installed {}", list.join(" ")));
+        printer.status(format!("installed {}", list.join(" ")));
         return Ok(());
     }
-    let list = settings
-        .upstream_packages
-        .clone()
-        .unwrap_or_else(|| default(packages::upstream_packages));
-    if list.is_empty() {
-        bail!(crate::host::Error::NoPackages {
-            what: "upstream docker",
-            os: os.id,
-            fix: "`docker_upstream_distro_packages` or `use_upstream_docker: false`",
-        });
-    }
+    let list = known(
+        or_default(&settings.upstream_packages, packages::upstream_packages),
+        "upstream docker",
+        "`docker_upstream_distro_packages` or `use_upstream_docker: false`",
+    )?;
     let base = settings.mirror_base_url.clone().unwrap_or_else(|| {
         format!(
             "https://{}/linux/{}",
@@ -263,15 +195,13 @@ fn install(host: &Host, settings: &Settings, ctx: &Context) -> Result<()> {
         )
     });
     if base.is_empty() {
-        bail!(crate::host::Error::EmptyMirrorBaseUrl);
+        return Err(Error::EmptyMirrorBaseUrl.into());
     }
     manager.update()?;
-    manager.install(
-        &settings
-            .upstream_required
-            .clone()
-            .unwrap_or_else(|| default(packages::upstream_required)),
-    )?;
+    manager.install(&or_default(
+        &settings.upstream_required,
+        packages::upstream_required,
+    ))?;
     let arch = if manager == Manager::Apt {
         services::run("dpkg", &["--print-architecture"])?
             .trim()
@@ -290,33 +220,29 @@ fn install(host: &Host, settings: &Settings, ctx: &Context) -> Result<()> {
     let mut plan = Plan::default();
     plan.file(&path, contents);
     plan.apply(host)?;
-    manager.remove(
-        &settings
-            .upstream_remove
-            .clone()
-            .unwrap_or_else(|| default(packages::upstream_remove)),
-    )?;
+    manager.remove(&or_default(
+        &settings.upstream_remove,
+        packages::upstream_remove,
+    ))?;
     manager.update()?;
     manager.install(&list)?;
-    ctx.printer
-        .status(format!("installed {} from `{base}`", list.join(" ")));
+    printer.status(format!("installed {} from `{base}`", list.join(" ")));
     Ok(())
 }
 
 /// Create the docker group and add the user to it (real machine only).
-fn ensure_group(host: &Host, settings: &Settings, ctx: &Context) -> Result<()> {
+fn ensure_group(host: &Host, group: &str, user: Option<&str>, printer: &Printer) -> Result<()> {
     if !host.is_real() {
         tracing::debug!("not changing groups: `--root` is not `/`");
         return Ok(());
     }
-    let group = &settings.group;
     let existing = nix::unistd::Group::from_name(group)
         .with_context(|| format!("failed to look up group `{group}`"))?;
     if existing.is_none() {
         services::run("groupadd", &["--system", group])?;
-        ctx.printer.status(format!("created group `{group}`"));
+        printer.status(format!("created group `{group}`"));
     }
-    if let Some(user) = settings.user.as_deref().filter(|u| *u != "root") {
+    if let Some(user) = user.filter(|u| *u != "root") {
         let members = nix::unistd::Group::from_name(group)
             .ok()
             .flatten()
@@ -324,7 +250,7 @@ fn ensure_group(host: &Host, settings: &Settings, ctx: &Context) -> Result<()> {
             .unwrap_or_default();
         if !members.iter().any(|m| m == user) {
             services::run("usermod", &["--append", "--groups", group, user])?;
-            ctx.printer.status(format!(
+            printer.status(format!(
                 "added `{user}` to group `{group}` (effective at its next login)"
             ));
         }
@@ -333,9 +259,9 @@ fn ensure_group(host: &Host, settings: &Settings, ctx: &Context) -> Result<()> {
 }
 
 /// Give the API socket to the docker group, as the role's handler does.
-fn socket_group(dockerd: &Dockerd, group: &str) -> Result<()> {
+fn socket_group(dockerd: &Dockerd) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let Ok(Some(group)) = nix::unistd::Group::from_name(group) else {
+    let Ok(Some(group)) = nix::unistd::Group::from_name(&dockerd.group) else {
         return Ok(());
     };
     let socket = dockerd.api.socket();

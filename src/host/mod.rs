@@ -47,8 +47,6 @@ pub enum Error {
     Unsupported { file: String, message: String },
     #[error("user `{user}` is not in `{file}`")]
     UnknownUser { user: String, file: String },
-    #[error("{0}")]
-    Input(String),
     /// A host command (a package manager) that acts on `/` whatever the root.
     #[error("cannot {action} with `--root {}`: package managers act on `/`", root.display())]
     NotRealRoot { action: String, root: PathBuf },

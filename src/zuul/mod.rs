@@ -8,6 +8,7 @@
 pub mod artifacts;
 mod de;
 pub mod images;
+pub mod inputs;
 pub mod job;
 pub mod naming;
 pub mod registries;
