@@ -2,8 +2,9 @@
 //! (`daemon.json`, `registries.conf`, `buildkitd.toml`, containerd's
 //! `hosts.toml` and `config.toml`, `/etc/hosts`, docker and podman auth
 //! files), the plans that combine them for `use-buildset-registry` and
-//! `ensure-docker`, and the edges that act on the machine (services,
-//! packages).
+//! `ensure-docker`, the edges that act on the machine (services,
+//! packages), and the two host operations those commands call
+//! ([`ensure_docker::ensure`], [`use_registry::apply`]).
 //!
 //! Editors are functions from a parsed document to a document and never
 //! touch the disk; a [`plan::Plan`] collects the new contents and only
@@ -19,6 +20,7 @@ pub mod containerd;
 pub mod daemon_json;
 pub mod docker_setup;
 pub mod dockerd;
+pub mod ensure_docker;
 pub mod etc_hosts;
 pub mod network;
 pub mod nudge;
@@ -27,6 +29,7 @@ pub mod plan;
 pub mod registries_conf;
 pub mod services;
 pub mod toml;
+pub mod use_registry;
 pub mod users;
 
 use std::path::{Path, PathBuf};
