@@ -1,6 +1,8 @@
 //! One file per subcommand: its clap `Args` (doc comments are the `--help`
-//! text) and a thin `run` that turns arguments into domain calls. Protocol,
-//! naming and file-editing logic does not live here.
+//! text) and a thin `run` that turns arguments into typed inputs
+//! (`zuul::inputs`) and domain calls. Protocol, naming, file-editing and
+//! host orchestration do not live here. Also the usage errors no module owns
+//! ([`Error`]) and the one list of classified error types ([`ERRORS`]).
 
 pub mod build_image;
 pub mod completions;

@@ -1,6 +1,8 @@
 //! Zuul's side of the contract: job variables in (vars files, `-e`), typed
-//! and validated views of them, the naming rules of the zuul-jobs roles,
-//! artifacts, and return data merged the way `zuul_return` merges it.
+//! and validated views of them, each command's typed inputs (`inputs`:
+//! variables + flags + the captured environment), the naming rules of the
+//! zuul-jobs roles, artifacts, and return data merged the way `zuul_return`
+//! merges it.
 //!
 //! Everything here is pure apart from reading vars files and the results
 //! file; nothing here talks to a registry, an engine or the host.
