@@ -3,17 +3,86 @@
 //!
 //! A write goes to a temporary file in the target's directory, is fsynced,
 //! given its mode, and renamed over the target; the directory is fsynced so a
-//! crash leaves either the old or the new file, never a torn one.
+//! crash leaves either the old or the new file, never a torn one. Every
+//! failure is an [`Error`] that says what was being done ([`Op`]), to which
+//! path, and keeps the I/O error as its source, so a caller can tell
+//! `NotFound` from `PermissionDenied` without parsing text.
 
-use anyhow::{Context, Result};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
 
 /// Mode for files that may hold secrets.
 pub const PRIVATE: u32 = 0o600;
 /// Mode for ordinary configuration files.
 pub const PUBLIC: u32 = 0o644;
+
+/// What a file operation was doing when it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Read,
+    Write,
+    CreateDir,
+    CreateTemp,
+    SetMode,
+    Replace,
+    Overwrite,
+    Stat,
+    Chown,
+    ReadLink,
+    Link,
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Op::Read => "read",
+            Op::Write => "write",
+            Op::CreateDir => "create directory",
+            Op::CreateTemp => "create a temporary file in",
+            Op::SetMode => "set the mode of",
+            Op::Replace => "replace",
+            Op::Overwrite => "overwrite",
+            Op::Stat => "stat",
+            Op::Chown => "change the owner of",
+            Op::ReadLink => "read the link",
+            Op::Link => "link",
+        })
+    }
+}
+
+/// A file operation failed: what, where, and the I/O error underneath.
+#[derive(Debug, Error)]
+#[error("failed to {op} `{}`", path.display())]
+pub struct Error {
+    pub op: Op,
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl Error {
+    fn new(op: Op, path: &Path, source: std::io::Error) -> Error {
+        Error {
+            op,
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    /// Whether the file was not there.
+    pub fn is_not_found(&self) -> bool {
+        self.source.kind() == std::io::ErrorKind::NotFound
+    }
+}
+
+/// `map_err` helper: `io_result.map_err(at(Op::Read, path))`.
+fn at(op: Op, path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::new(op, path, source)
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
 
 /// Atomically replace `path` with `contents`, creating parent directories.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
@@ -21,33 +90,25 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("failed to create directory `{}`", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(at(Op::CreateDir, dir))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".zuul-image-")
         .tempfile_in(dir)
-        .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
+        .map_err(at(Op::CreateTemp, dir))?;
     // Set the mode before any byte lands, so a secret is never world-readable.
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(mode))
-        .with_context(|| {
-            format!(
-                "failed to set the mode of a temporary file in `{}`",
-                dir.display()
-            )
-        })?;
+        .map_err(at(Op::SetMode, tmp.path()))?;
     tmp.write_all(contents)
         .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
+        .map_err(at(Op::Write, path))?;
     if let Err(err) = tmp.persist(path) {
         // A bind-mounted file (`/etc/hosts` in a container) cannot be
         // replaced by a rename; overwrite it in place instead.
         if err.error.raw_os_error() != Some(nix::libc::EBUSY) {
-            return Err(err.error)
-                .with_context(|| format!("failed to replace `{}`", path.display()));
+            return Err(Error::new(Op::Replace, path, err.error));
         }
-        std::fs::write(path, contents)
-            .with_context(|| format!("failed to overwrite `{}`", path.display()))?;
+        std::fs::write(path, contents).map_err(at(Op::Overwrite, path))?;
     }
     if let Ok(handle) = std::fs::File::open(dir) {
         // Best effort: some filesystems refuse fsync on directories.
@@ -77,13 +138,13 @@ pub fn write_if_changed_owned(
     let changed = write_if_changed(path, contents, mode)?;
     if !changed {
         let current = std::fs::metadata(path)
-            .with_context(|| format!("failed to read the mode of `{}`", path.display()))?
+            .map_err(at(Op::Stat, path))?
             .permissions()
             .mode()
             & 0o777;
         if current & !mode != 0 {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-                .with_context(|| format!("failed to set the mode of `{}`", path.display()))?;
+                .map_err(at(Op::SetMode, path))?;
         }
     }
     if let Some((uid, gid)) = owner {
@@ -98,10 +159,9 @@ pub fn create_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<(
     if path.is_dir() {
         return Ok(());
     }
-    std::fs::create_dir_all(path)
-        .with_context(|| format!("failed to create directory `{}`", path.display()))?;
+    std::fs::create_dir_all(path).map_err(at(Op::CreateDir, path))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("failed to set the mode of `{}`", path.display()))?;
+        .map_err(at(Op::SetMode, path))?;
     if let Some((uid, gid)) = owner {
         chown(path, uid, gid)?;
     }
@@ -110,13 +170,11 @@ pub fn create_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<(
 
 fn chown(path: &Path, uid: u32, gid: u32) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::symlink_metadata(path)
-        .with_context(|| format!("failed to stat `{}`", path.display()))?;
+    let meta = std::fs::symlink_metadata(path).map_err(at(Op::Stat, path))?;
     if meta.uid() == uid && meta.gid() == gid {
         return Ok(());
     }
-    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
-        .with_context(|| format!("failed to change the owner of `{}`", path.display()))
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).map_err(at(Op::Chown, path))
 }
 
 /// Make `link` a symbolic link to `target` unless it already is one;
@@ -125,44 +183,44 @@ fn chown(path: &Path, uid: u32, gid: u32) -> Result<()> {
 pub fn symlink_if_changed(link: &Path, target: &Path) -> Result<bool> {
     match std::fs::read_link(link) {
         Ok(current) if current == target => return Ok(false),
-        Ok(_) => std::fs::remove_file(link)
-            .with_context(|| format!("failed to replace the link `{}`", link.display()))?,
+        Ok(_) => std::fs::remove_file(link).map_err(at(Op::Replace, link))?,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(_) if link.exists() => {
-            anyhow::bail!(
-                "`{}` exists and is not a symbolic link; not replacing it",
-                link.display()
-            )
+            return Err(Error::new(
+                Op::Replace,
+                link,
+                std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "it exists and is not a symbolic link; not replacing it",
+                ),
+            ));
         }
-        Err(err) => {
-            return Err(err)
-                .with_context(|| format!("failed to read the link `{}`", link.display()));
-        }
+        Err(err) => return Err(Error::new(Op::ReadLink, link, err)),
     }
-    std::os::unix::fs::symlink(target, link).with_context(|| {
-        format!(
-            "failed to link `{}` to `{}`",
-            link.display(),
-            target.display()
-        )
+    std::os::unix::fs::symlink(target, link).map_err(|err| {
+        // Keep the kind; say where the link was to point.
+        let detail = format!("to `{}`: {err}", target.display());
+        Error::new(Op::Link, link, std::io::Error::new(err.kind(), detail))
     })?;
     Ok(true)
 }
 
 /// Read a file as UTF-8; `None` when it does not exist.
 pub fn read_optional(path: &Path) -> Result<Option<String>> {
-    match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .with_context(|| format!("`{}` is not UTF-8", path.display())),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(err).with_context(|| format!("failed to read `{}`", path.display())),
+    match read(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.is_not_found() => Ok(None),
+        Err(err) => Err(err),
     }
 }
 
 /// Read a file as UTF-8, naming it when it cannot be read.
 pub fn read(path: &Path) -> Result<String> {
-    read_optional(path)?.with_context(|| format!("`{}` does not exist", path.display()))
+    let bytes = std::fs::read(path).map_err(at(Op::Read, path))?;
+    String::from_utf8(bytes).map_err(|_| {
+        let source = std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text");
+        Error::new(Op::Read, path, source)
+    })
 }
 
 #[cfg(test)]
@@ -192,5 +250,37 @@ mod tests {
         assert!(write_if_changed(&path, b"x", PUBLIC).unwrap());
         assert!(!write_if_changed(&path, b"x", PUBLIC).unwrap());
         assert!(write_if_changed(&path, b"y", PUBLIC).unwrap());
+    }
+
+    #[test]
+    fn errors_name_the_operation_and_path_and_keep_the_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let err = read(&missing).unwrap_err();
+        assert_eq!((err.op, err.path.as_path()), (Op::Read, missing.as_path()));
+        assert!(err.is_not_found());
+        assert_eq!(
+            err.to_string(),
+            format!("failed to read `{}`", missing.display())
+        );
+        assert_eq!(read_optional(&missing).unwrap(), None);
+
+        let binary = dir.path().join("binary");
+        std::fs::write(&binary, [0xff, 0xfe]).unwrap();
+        let err = read_optional(&binary).unwrap_err();
+        assert_eq!(err.source.kind(), std::io::ErrorKind::InvalidData);
+
+        // A file where a directory must go.
+        let blocked = binary.join("below/file");
+        let err = write_atomic(&blocked, b"x", PUBLIC).unwrap_err();
+        assert_eq!(err.op, Op::CreateDir);
+        assert_eq!(err.path, binary.join("below"));
+
+        let regular = dir.path().join("regular");
+        std::fs::write(&regular, "site data").unwrap();
+        let err = symlink_if_changed(&regular, Path::new("/elsewhere")).unwrap_err();
+        assert_eq!(err.op, Op::Replace);
+        assert!(err.source.to_string().contains("not a symbolic link"));
+        assert_eq!(std::fs::read_to_string(&regular).unwrap(), "site data");
     }
 }

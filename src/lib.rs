@@ -34,7 +34,7 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
         Ok(()) => ExitStatus::Success,
         Err(err) => {
             output::fatal(&err);
-            ExitStatus::of(&err)
+            ExitStatus::of(&err, commands::ERRORS)
         }
     }
 }

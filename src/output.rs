@@ -30,12 +30,13 @@ pub struct Printer {
 }
 
 impl Printer {
-    pub fn new(quiet: bool, color: Color) -> Printer {
+    /// `no_color`: `NO_COLOR` is set (it turns `--color auto` off).
+    pub fn new(quiet: bool, color: Color, no_color: bool) -> Printer {
         let terminal = std::io::stderr().is_terminal();
         let color = match color {
             Color::Always => true,
             Color::Never => false,
-            Color::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+            Color::Auto => terminal && !no_color,
         };
         Printer {
             quiet,

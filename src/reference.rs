@@ -29,6 +29,13 @@ pub enum Error {
     Host(String),
 }
 
+impl crate::exit::Classify for Error {
+    /// References come from the user (variables, artifacts, flags).
+    fn is_input(&self) -> bool {
+        true
+    }
+}
+
 /// Whether a first path segment names a registry host (docker's rule).
 pub fn is_registry_host(segment: &str) -> bool {
     segment.contains('.') || segment.contains(':') || segment == "localhost"

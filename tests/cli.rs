@@ -59,11 +59,19 @@ fn commands_not_built_yet_say_so() {
 /// Run `pause` with `args`; expect exit 2, an empty stdout, stderr holding
 /// every needle, and the results file untouched.
 fn bad_input(args: &[&str], needles: &[&str]) {
+    bad_input_to("pause", args, needles);
+}
+
+/// Like [`bad_input`] for `command`, one that reads the variable at fault.
+fn bad_input_to(command: &str, args: &[&str], needles: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let results = write(dir.path(), "results.json", "");
-    let mut command = zuul_image();
-    command.args(["pause", "--results", &results]).args(args);
-    let mut assert = command.assert().code(2).stdout("");
+    let mut assert = zuul_image()
+        .args([command, "--results", &results])
+        .args(args)
+        .assert()
+        .code(2)
+        .stdout("");
     for needle in needles {
         assert = assert.stderr(contains(*needle));
     }
@@ -116,7 +124,8 @@ fn missing_vars_file() {
 
 #[test]
 fn docker_images_not_a_list() {
-    bad_input(
+    bad_input_to(
+        "push-to-intermediate",
         &["-e", r#"docker_images={"repository":"org/app"}"#],
         &["`docker_images`", "expected a list"],
     );
@@ -130,7 +139,8 @@ fn image_entry_without_repository() {
         "images.yaml",
         "docker_images:\n  - context: .\n    repository: org/app\n  - context: other\n",
     );
-    bad_input(
+    bad_input_to(
+        "push-to-intermediate",
         &["--vars", &vars],
         &[
             "`docker_images[1]`",
@@ -142,7 +152,8 @@ fn image_entry_without_repository() {
 
 #[test]
 fn tag_that_is_not_a_valid_tag() {
-    bad_input(
+    bad_input_to(
+        "push-to-intermediate",
         &[
             "-e",
             r#"container_images=[{"repository":"quay.io/org/app","tags":["ok","not valid"]}]"#,
@@ -153,7 +164,8 @@ fn tag_that_is_not_a_valid_tag() {
 
 #[test]
 fn artifact_without_url() {
-    bad_input(
+    bad_input_to(
+        "pull-from-intermediate",
         &[
             "-e",
             r#"zuul={"artifacts":[{"name":"org/app:latest","metadata":{"type":"container_image"}}]}"#,
@@ -179,6 +191,39 @@ fn buildset_registry_with_a_bad_port() {
         ],
         &["`buildset_registry.port`", "not a port number"],
     );
+}
+
+/// Issue 8: a command validates only the variables it reads. A malformed
+/// `docker_images` does not fail `pause` or `run-buildset-registry --stop`,
+/// and fails `push-to-intermediate`, which reads it, naming the key path.
+#[test]
+fn an_unrelated_malformed_variable_fails_only_the_commands_that_read_it() {
+    let malformed = r#"docker_images=[{"repository":"org/app","tags":"latest"}]"#;
+    zuul_image()
+        .args(["pause", "-e", malformed])
+        .assert()
+        .success()
+        .stdout(contains(r#""pause":true"#));
+    let dir = tempfile::tempdir().unwrap();
+    zuul_image()
+        .args(["run-buildset-registry", "--stop", "--root"])
+        .arg(dir.path())
+        .args(["-e", malformed])
+        .assert()
+        .success()
+        .stderr(contains("no registry is running"));
+    zuul_image()
+        .args(["run-buildset-registry", "-e", malformed, "-e"])
+        .arg(r#"buildset_registry={"host":"10.0.0.1","port":5000}"#)
+        .assert()
+        .success()
+        .stdout(r#"{"data":{},"secret_data":{}}"#.to_owned() + "\n");
+    zuul_image()
+        .args(["push-to-intermediate", "-e", malformed])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(contains("`docker_images[0].tags` (from -e)"));
 }
 
 #[test]

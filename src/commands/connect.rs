@@ -10,6 +10,7 @@
 use crate::registry::copy::ImageOutcome;
 use crate::registry::credentials::{Credential, CredentialStore};
 use crate::registry::{Registry, RegistryOptions};
+use crate::zuul::inputs::Env;
 use crate::zuul::registries::{BuildsetRegistry, IntermediateRegistry};
 use anyhow::Context as _;
 use std::collections::HashMap;
@@ -23,9 +24,12 @@ pub struct Connections {
 }
 
 impl Connections {
-    pub fn new(concurrency: usize) -> Connections {
+    /// Credentials come from the auth files `env` names.
+    pub fn new(concurrency: usize, env: &Env) -> Connections {
         Connections {
-            store: CredentialStore::from_env(),
+            store: CredentialStore {
+                files: env.auth_files(),
+            },
             concurrency,
             registries: HashMap::new(),
         }

@@ -1,6 +1,8 @@
 //! One file per subcommand: its clap `Args` (doc comments are the `--help`
-//! text) and a thin `run` that turns arguments into domain calls. Protocol,
-//! naming and file-editing logic does not live here.
+//! text) and a thin `run` that turns arguments into typed inputs
+//! (`zuul::inputs`) and domain calls. Protocol, naming, file-editing and
+//! host orchestration do not live here. Also the usage errors no module owns
+//! ([`Error`]) and the one list of classified error types ([`ERRORS`]).
 
 pub mod build_image;
 pub mod completions;
@@ -17,8 +19,36 @@ pub mod upload_image;
 pub mod use_buildset_registry;
 
 use crate::cli::{Cli, Command};
-use crate::exit::UsageError;
+use crate::exit::{Classify, Probe, probe};
 use context::Context;
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Usage errors that no module owns (exit 2).
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A command whose issue has not landed yet.
+    #[error("`{command}` is not implemented yet")]
+    NotImplemented { command: &'static str },
+    #[error("`{flag} {}` is not a directory", path.display())]
+    NotADirectory { flag: &'static str, path: PathBuf },
+}
+
+impl Classify for Error {
+    fn is_input(&self) -> bool {
+        true
+    }
+}
+
+/// Every error type a command can return that knows whether it is an
+/// input error (see [`crate::exit`]): the one registration list.
+pub const ERRORS: &[Probe] = &[
+    probe::<Error>,
+    probe::<crate::zuul::Error>,
+    probe::<crate::reference::Error>,
+    probe::<crate::host::Error>,
+    probe::<crate::server::config::Error>,
+];
 
 /// Resolve the inputs once, then dispatch.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -39,6 +69,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// The answer of a command whose issue has not landed yet.
-pub fn not_implemented(command: &str) -> anyhow::Result<()> {
-    Err(UsageError(format!("`{command}` is not implemented yet")).into())
+pub fn not_implemented(command: &'static str) -> anyhow::Result<()> {
+    Err(Error::NotImplemented { command }.into())
 }

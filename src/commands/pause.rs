@@ -2,6 +2,7 @@
 //! so its children can use it (the `pause-buildset-registry` role).
 
 use super::context::Context;
+use crate::zuul::inputs::run_registry::Pause;
 use crate::zuul::results::ReturnData;
 
 /// Return `zuul.pause: true` unless `buildset_registry` is already defined.
@@ -14,8 +15,9 @@ use crate::zuul::results::ReturnData;
 pub struct Args {}
 
 pub fn run(_args: Args, ctx: &Context) -> anyhow::Result<()> {
+    let inputs = Pause::resolve(&ctx.vars)?;
     let mut data = ReturnData::default();
-    if ctx.vars.contains("buildset_registry") {
+    if inputs.parent.is_some() {
         ctx.printer
             .status("buildset_registry is defined: a parent job runs the registry, not pausing");
     } else {

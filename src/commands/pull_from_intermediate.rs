@@ -8,13 +8,11 @@ use super::connect::{Connections, summary};
 use super::context::Context;
 use crate::registry::copy::{CopyRequest, Endpoint, copy_images};
 use crate::registry::progress::PrinterObserver;
-use crate::zuul::artifacts;
-use crate::zuul::registries::IntermediateRegistry;
+use crate::zuul::inputs::intermediate::Pull;
+use crate::zuul::registries::BUILDSET_REGISTRY;
 use crate::zuul::results::ReturnData;
 use anyhow::Context as _;
 use std::sync::Arc;
-
-const COMMAND: &str = "pull-from-intermediate";
 
 /// Copy the `container_image` artifacts of the changes ahead into the
 /// buildset registry.
@@ -31,15 +29,12 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
-    let list = artifacts::from_vars(&ctx.vars)?;
-    let var = if ctx.vars.contains("zuul_artifacts") {
-        "zuul_artifacts"
-    } else {
-        "zuul.artifacts"
-    };
-    let images = artifacts::container_images(&list, var)?;
-    let buildset = ctx.require_buildset_registry(COMMAND)?;
-    let intermediate = IntermediateRegistry::from_vars(&ctx.vars, COMMAND)?;
+    let Pull {
+        images,
+        var,
+        buildset,
+        intermediate,
+    } = Pull::resolve(&ctx.sources())?;
     if images.is_empty() {
         ctx.printer.status(format!(
             "no container image artifacts in `{var}`: nothing to pull"
@@ -47,8 +42,8 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         return ctx.emit(&ReturnData::default());
     }
 
-    let mut connections = Connections::new(args.jobs.into());
-    let destination = connections.buildset(&buildset, "buildset_registry")?;
+    let mut connections = Connections::new(args.jobs.into(), &ctx.env);
+    let destination = connections.buildset(&buildset, BUILDSET_REGISTRY)?;
     let mut requests = Vec::new();
     for image in &images {
         let source_registry = if image.source.registry == intermediate.address() {

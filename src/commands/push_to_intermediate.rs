@@ -7,16 +7,12 @@ use super::connect::{Connections, summary};
 use super::context::Context;
 use crate::registry::copy::{CopyRequest, Endpoint, copy_images};
 use crate::registry::progress::PrinterObserver;
-use crate::zuul::Error;
-use crate::zuul::images::{ImageSpec, Images};
+use crate::zuul::inputs::intermediate::{Push, PushCopy, PushFlags};
 use crate::zuul::naming;
-use crate::zuul::registries::IntermediateRegistry;
+use crate::zuul::registries::BUILDSET_REGISTRY;
 use crate::zuul::results::ReturnData;
 use anyhow::Context as _;
-use serde_json::{Value, json};
 use std::sync::Arc;
-
-const COMMAND: &str = "push-to-intermediate";
 
 /// Copy this buildset's images to the intermediate registry and return
 /// them as `zuul.artifacts`.
@@ -42,82 +38,27 @@ pub struct Args {
     pub jobs: u16,
 }
 
-/// `zuul_success` as Ansible's `bool` filter reads it; absent means true.
-fn zuul_success(ctx: &Context) -> Result<bool, Error> {
-    let invalid = |found: &Value| {
-        ctx.vars.invalid(
-            "zuul_success",
-            "zuul_success",
-            format!("expected true or false, found `{found}`"),
-        )
-    };
-    match ctx.vars.get("zuul_success") {
-        None => Ok(true),
-        Some(Value::Bool(value)) => Ok(*value),
-        Some(Value::Number(n)) => Ok(n.as_f64() != Some(0.0)),
-        Some(Value::String(text)) => match text.trim().to_ascii_lowercase().as_str() {
-            "true" | "yes" | "on" | "1" | "y" | "t" => Ok(true),
-            "false" | "no" | "off" | "0" | "n" | "f" | "" => Ok(false),
-            _ => Err(invalid(&Value::String(text.clone()))),
-        },
-        Some(other) => Err(invalid(other)),
-    }
-}
-
-/// The images to push: the flags, else the variables.
-fn images(args: &Args, ctx: &Context) -> anyhow::Result<Option<Vec<ImageSpec>>> {
-    let Some(repository) = &args.repository else {
-        return Ok(Images::from_vars(&ctx.vars)?.map(|images| images.images));
-    };
-    let tags = if args.tags.is_empty() {
-        vec!["latest".to_owned()]
-    } else {
-        args.tags.clone()
-    };
-    let spec: ImageSpec =
-        serde_json::from_value(json!({"repository": repository, "tags": tags}))
-            .map_err(|err| crate::exit::UsageError(format!("--repository/--tag: {err}")))?;
-    spec.validate().map_err(|(field, message)| {
-        let flag = if field.starts_with("tags") {
-            "--tag"
-        } else {
-            "--repository"
-        };
-        crate::exit::UsageError(format!("{flag}: {message}"))
-    })?;
-    Ok(Some(vec![spec]))
-}
-
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
-    if !zuul_success(ctx)? {
-        ctx.printer
-            .status("zuul_success is false: the run phase failed, nothing is pushed");
-        return ctx.emit(&ReturnData::default());
-    }
-    let Some(images) = images(&args, ctx)? else {
-        ctx.printer
-            .status("neither `docker_images` nor `container_images` is defined: nothing to push");
-        return ctx.emit(&ReturnData::default());
+    let flags = PushFlags {
+        repository: args.repository,
+        tags: args.tags,
+        build: args.build,
     };
-    let intermediate = IntermediateRegistry::from_vars(&ctx.vars, COMMAND)?;
-    let buildset = ctx.require_buildset_registry(COMMAND)?;
-    let build = match &args.build {
-        Some(build) => build.clone(),
-        None => ctx.zuul.build.clone().ok_or_else(|| Error::Missing {
-            name: "zuul.build".into(),
-            command: COMMAND.into(),
-        })?,
+    let PushCopy {
+        images,
+        intermediate,
+        buildset,
+        build,
+    } = match Push::resolve(&ctx.sources(), &flags)? {
+        Push::Skip(why) => {
+            ctx.printer.status(why);
+            return ctx.emit(&ReturnData::default());
+        }
+        Push::Copy(copy) => *copy,
     };
-    crate::reference::validate_tag(&naming::intermediate_tag(&build, "x")).map_err(|_| {
-        ctx.vars.invalid(
-            "zuul",
-            "zuul.build",
-            format!("`{build}` cannot be part of a tag"),
-        )
-    })?;
 
-    let mut connections = Connections::new(args.jobs.into());
-    let source = connections.buildset(&buildset, "buildset_registry")?;
+    let mut connections = Connections::new(args.jobs.into(), &ctx.env);
+    let source = connections.buildset(&buildset, BUILDSET_REGISTRY)?;
     let destination = connections.intermediate(&intermediate)?;
     let mut requests = Vec::new();
     let mut artifacts = Vec::new();

@@ -3,11 +3,13 @@
 //! return its connection data as `secret_data.buildset_registry`.
 
 use super::context::Context;
+use crate::host::network;
 use crate::server::buildset::{self, Connection, Layout};
 use crate::server::supervisor::{self, Started};
+use crate::zuul::inputs::run_registry::{RunRegistry, RunRegistryFlags};
+use crate::zuul::registries::BUILDSET_REGISTRY;
 use crate::zuul::results::ReturnData;
 use anyhow::Context as _;
-use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -35,108 +37,24 @@ pub struct Args {
     pub stop: bool,
 }
 
-/// Resolved inputs.
-struct Settings {
-    host: String,
-    port: u16,
-    root: PathBuf,
-}
-
-fn string_var(ctx: &Context, name: &str) -> anyhow::Result<Option<String>> {
-    match ctx.vars.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(other) => Err(ctx
-            .vars
-            .invalid(name, name, format!("expected a string, not {other}"))
-            .into()),
-    }
-}
-
-fn resolve(args: &Args, ctx: &Context) -> anyhow::Result<Settings> {
-    let port = match (args.port, ctx.vars.get("buildset_registry_port")) {
-        (Some(port), _) => port,
-        (None, None | Some(Value::Null)) => 5000,
-        (None, Some(value)) => {
-            let parsed = match value {
-                Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
-                Value::String(s) => s.trim().parse::<u16>().ok(),
-                _ => None,
-            };
-            match parsed {
-                Some(port) if port > 0 => port,
-                _ => {
-                    return Err(ctx
-                        .vars
-                        .invalid(
-                            "buildset_registry_port",
-                            "buildset_registry_port",
-                            "expected a port number (1-65535)",
-                        )
-                        .into());
-                }
-            }
-        }
-    };
-    let home = || std::env::var_os("HOME").map(PathBuf::from);
-    let root = match (&args.root, string_var(ctx, "buildset_registry_root")?) {
-        (Some(root), _) => root.clone(),
-        (None, Some(root)) => match root.strip_prefix("~/") {
-            Some(rest) => home()
-                .map(|h| h.join(rest))
-                .unwrap_or_else(|| root.clone().into()),
-            None => PathBuf::from(root),
-        },
-        (None, None) => home()
-            .map(|h| h.join("buildset_registry"))
-            .ok_or_else(|| crate::exit::UsageError("HOME is not set: pass `--root DIR`".into()))?,
-    };
-    let host = match (&args.host, string_var(ctx, "buildset_registry_host")?) {
-        (Some(host), _) => host.clone(),
-        (None, Some(host)) => host,
-        (None, None) => primary_ip().ok_or_else(|| {
-            crate::exit::UsageError(
-                "cannot tell this node's primary IP address: pass `--host` or set `buildset_registry_host`".into(),
-            )
-        })?,
-    };
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    crate::reference::validate_host(&crate::reference::ipwrap(&host)).map_err(|err| {
-        ctx.vars.invalid(
-            "buildset_registry_host",
-            "buildset_registry_host",
-            err.to_string(),
-        )
-    })?;
-    Ok(Settings { host, port, root })
-}
-
-/// The source address of this node's default route, found by connecting a
-/// UDP socket (which sends nothing) to documentation addresses.
-fn primary_ip() -> Option<String> {
-    let probes = [("0.0.0.0:0", "192.0.2.1:9"), ("[::]:0", "[2001:db8::1]:9")];
-    probes.iter().find_map(|(bind, target)| {
-        let socket = std::net::UdpSocket::bind(bind).ok()?;
-        socket.connect(target).ok()?;
-        let ip = socket.local_addr().ok()?.ip();
-        (!ip.is_unspecified() && !ip.is_loopback()).then(|| ip.to_string())
-    })
-}
-
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
-    if ctx.vars.contains("buildset_registry") && !args.stop {
-        ctx.printer
-            .status("buildset_registry is defined: a parent job runs the registry, nothing to do");
-        return ctx.emit(&ReturnData::default());
-    }
-    let settings = resolve(&args, ctx)?;
+    let flags = RunRegistryFlags {
+        host: args.host,
+        port: args.port,
+        root: args.root,
+        stop: args.stop,
+    };
+    let settings = match RunRegistry::resolve(&ctx.vars, &ctx.env, &flags, network::primary_ip)? {
+        RunRegistry::Parent => {
+            ctx.printer.status(
+                "buildset_registry is defined: a parent job runs the registry, nothing to do",
+            );
+            return ctx.emit(&ReturnData::default());
+        }
+        RunRegistry::Stop { root } => return super::registry::stop(&Layout::new(&root).run(), ctx),
+        RunRegistry::Start(settings) => settings,
+    };
     let layout = Layout::new(&settings.root);
-    if args.stop {
-        return super::registry::stop(&layout.run(), ctx);
-    }
     let started = Instant::now();
     let connection = Connection {
         host: settings.host.clone(),
@@ -204,7 +122,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     };
     let mut data = ReturnData::default();
     data.secret_data.insert(
-        "buildset_registry".into(),
+        BUILDSET_REGISTRY.into(),
         serde_json::to_value(&registry).context("failed to encode the connection data")?,
     );
     ctx.emit(&data)

@@ -1,4 +1,5 @@
-//! What `use-buildset-registry` writes: from the typed inputs and the
+//! What `use-buildset-registry` writes: from the typed inputs
+//! ([`ClientSetup`]) and the
 //! existing files, the complete [`Plan`] (hosts alias, CA files, daemon.json,
 //! registries.conf, buildkitd.toml, containerd, microk8s, auth files,
 //! kubelet link)
@@ -6,16 +7,16 @@
 //! is parsed before anything is written; a file that cannot be parsed stops
 //! the plan with an error naming it and its line.
 
+use super::Host;
 use super::nudge::Nudge;
 use super::plan::{Applied, Plan};
 use super::registries_conf::Mirror;
-use super::{Error, Host};
 use super::{
     auth, buildkitd, ca_trust, containerd, daemon_json, etc_hosts, registries_conf, users,
 };
 use crate::reference;
 use crate::secret::Secret;
-use crate::zuul::registries::BuildsetRegistry;
+use crate::zuul::inputs::use_registry::ClientSetup;
 use anyhow::Result;
 
 pub const DAEMON_JSON: &str = "/etc/docker/daemon.json";
@@ -28,51 +29,6 @@ pub const ETC_HOSTS: &str = "/etc/hosts";
 pub const MICROK8S: &str = "/var/snap/microk8s";
 /// The `hosts.toml` directory of microk8s's own containerd.
 pub const MICROK8S_CERTS_DIR: &str = "/var/snap/microk8s/current/args/certs.d";
-
-/// One registry namespace to mirror, with its upstream URL (containerd's
-/// `server`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Namespace {
-    pub name: String,
-    pub upstream: String,
-}
-
-impl Namespace {
-    /// A namespace given by name only; Docker Hub's API host is not its name.
-    pub fn named(name: &str) -> Namespace {
-        let upstream = if name == reference::DOCKER_HUB {
-            "https://registry-1.docker.io".to_owned()
-        } else {
-            format!("https://{name}")
-        };
-        Namespace {
-            name: name.to_owned(),
-            upstream,
-        }
-    }
-}
-
-/// The roles' default `buildset_registry_namespaces`.
-pub fn default_namespaces() -> Vec<Namespace> {
-    ["docker.io", "quay.io", "gcr.io", "registry.k8s.io"]
-        .into_iter()
-        .map(Namespace::named)
-        .collect()
-}
-
-/// The resolved inputs of `use-buildset-registry`.
-#[derive(Debug, Clone)]
-pub struct Inputs {
-    pub registry: BuildsetRegistry,
-    /// The registry's CA, PEM.
-    pub cert: String,
-    pub namespaces: Vec<Namespace>,
-    pub unqualified: Vec<String>,
-    /// Whose `~/.docker/config.json` gets the credentials; `None` is the
-    /// user running this command (`uid`).
-    pub docker_user: Option<String>,
-    pub uid: u32,
-}
 
 /// The plan plus what to do after applying it.
 #[derive(Debug)]
@@ -90,7 +46,7 @@ pub struct BuildsetPlan {
 }
 
 fn read(host: &Host, path: &str) -> Result<Option<String>> {
-    crate::fs::read_optional(&host.path(path))
+    Ok(crate::fs::read_optional(&host.path(path))?)
 }
 
 impl BuildsetPlan {
@@ -119,15 +75,7 @@ impl BuildsetPlan {
 }
 
 /// Compute every file `use-buildset-registry` writes.
-pub fn plan(host: &Host, inputs: &Inputs) -> Result<BuildsetPlan> {
-    for ns in &inputs.namespaces {
-        reference::validate_host(&ns.name).map_err(|_| {
-            Error::Input(format!(
-                "`buildset_registry_namespaces`: `{}` is not a registry host name",
-                ns.name
-            ))
-        })?;
-    }
+pub fn plan(host: &Host, inputs: &ClientSetup) -> Result<BuildsetPlan> {
     let registry = &inputs.registry;
     let alias = registry.alias();
     let address = registry.alias_address();
@@ -161,7 +109,7 @@ pub fn plan(host: &Host, inputs: &Inputs) -> Result<BuildsetPlan> {
     let mirrors: Vec<Mirror> = inputs
         .namespaces
         .iter()
-        .map(|ns| Mirror::of(&address, &ns.name))
+        .map(|ns| Mirror::of(&address, ns.name()))
         .collect();
     let text = read(host, REGISTRIES_CONF)?;
     plan.file(
@@ -205,7 +153,7 @@ pub fn plan(host: &Host, inputs: &Inputs) -> Result<BuildsetPlan> {
     if microk8s {
         let ca = |ns: &str| format!("{MICROK8S_CERTS_DIR}/{ns}/ca.crt");
         for ns in &inputs.namespaces {
-            plan.file(ca(&ns.name), cert.clone());
+            plan.file(ca(ns.name()), cert.clone());
         }
         hosts_files(host, inputs, MICROK8S_CERTS_DIR, ca, &mut plan)?;
     }
@@ -229,19 +177,19 @@ pub fn plan(host: &Host, inputs: &Inputs) -> Result<BuildsetPlan> {
 /// buildset registry first and its CA at `ca(namespace)`.
 fn hosts_files(
     host: &Host,
-    inputs: &Inputs,
+    inputs: &ClientSetup,
     certs_dir: &str,
     ca: impl Fn(&str) -> String,
     plan: &mut Plan,
 ) -> Result<()> {
     let address = inputs.registry.alias_address();
     for ns in &inputs.namespaces {
-        let path = format!("{certs_dir}/{}/hosts.toml", ns.name);
+        let path = format!("{certs_dir}/{}/hosts.toml", ns.name());
         let text = read(host, &path)?;
-        let entry = containerd::HostEntry::new(&ns.name, &address, &ca(&ns.name));
+        let entry = containerd::HostEntry::new(ns.name(), &address, &ca(ns.name()));
         plan.file(
             &path,
-            containerd::edit_hosts(&path, text.as_deref(), &ns.upstream, &entry)?,
+            containerd::edit_hosts(&path, text.as_deref(), ns.upstream(), &entry)?,
         );
     }
     Ok(())
@@ -251,7 +199,7 @@ fn hosts_files(
 /// and the kubelet's link to the former.
 fn user_auth(
     host: &Host,
-    inputs: &Inputs,
+    inputs: &ClientSetup,
     address: &str,
     password: &Secret,
     plan: &mut Plan,
@@ -362,14 +310,5 @@ mod tests {
                 Nudge::RestartContainerd
             ]
         );
-    }
-
-    #[test]
-    fn upstreams() {
-        assert_eq!(
-            Namespace::named("docker.io").upstream,
-            "https://registry-1.docker.io"
-        );
-        assert_eq!(Namespace::named("gcr.io").upstream, "https://gcr.io");
     }
 }

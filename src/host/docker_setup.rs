@@ -1,82 +1,12 @@
-//! What `ensure-docker` decides, without acting: which Docker Hub mirror the
-//! role's variables name (`docker_mirror`, `mirror_info`,
-//! `zuul_site_mirror_info`, `mirror_fqdn`, dereferenced properly rather than
-//! upstream's literal string), and the `daemon.json` merge (mirror, insecure
-//! registries, `userland-proxy`, `mtu: 1400` on small-MTU clouds) with the
-//! keys it changed, which tell a reload from a restart ([`daemon_action`]).
+//! What `ensure-docker` decides, without acting: the `daemon.json` merge
+//! (mirror, insecure registries, `userland-proxy`, `mtu: 1400` on small-MTU
+//! clouds) with the keys it changed, which tell a reload from a restart
+//! ([`daemon_action`]). Which mirror the role's variables name is decided
+//! with the other inputs, in `zuul::inputs::ensure_docker`.
 
 use super::{Error, daemon_json};
+use crate::zuul::inputs::ensure_docker::DaemonSettings;
 use serde_json::Value;
-
-/// The mirror-related variables as the role reads them.
-#[derive(Debug, Default, Clone)]
-pub struct MirrorVars {
-    pub docker_mirror: Option<String>,
-    pub mirror_info: Option<Value>,
-    pub zuul_site_mirror_info: Option<Value>,
-    pub mirror_fqdn: Option<String>,
-    pub zuul_site_mirror_fqdn: Option<String>,
-}
-
-fn dockerhub(info: &Value, name: &str) -> Result<Option<String>, Error> {
-    let Some(hub) = info.get("dockerhub") else {
-        return Ok(None);
-    };
-    match hub {
-        Value::String(url) => Ok(Some(url.clone())),
-        Value::Object(map) => match map.get("url") {
-            Some(Value::String(url)) => Ok(Some(url.clone())),
-            _ => Err(Error::Input(format!(
-                "`{name}.dockerhub.url` must be the mirror's URL"
-            ))),
-        },
-        Value::Null => Ok(None),
-        _ => Err(Error::Input(format!(
-            "`{name}.dockerhub` must be a mapping with `url`"
-        ))),
-    }
-}
-
-/// The Docker Hub mirror to configure, by the role's rules (first that
-/// applies): `docker_mirror`; `mirror_info.dockerhub.url`;
-/// `zuul_site_mirror_info.dockerhub.url`; and only when neither
-/// `mirror_info` variable is defined, `http://<mirror_fqdn>:8082`.
-pub fn resolve_mirror(vars: &MirrorVars) -> Result<Option<String>, Error> {
-    if let Some(mirror) = vars.docker_mirror.as_ref().filter(|m| !m.is_empty()) {
-        return Ok(Some(mirror.clone()));
-    }
-    if let Some(info) = &vars.mirror_info {
-        if let Some(url) = dockerhub(info, "mirror_info")? {
-            return Ok(Some(url));
-        }
-    }
-    if let Some(info) = &vars.zuul_site_mirror_info {
-        if let Some(url) = dockerhub(info, "zuul_site_mirror_info")? {
-            return Ok(Some(url));
-        }
-    }
-    if vars.mirror_info.is_none() && vars.zuul_site_mirror_info.is_none() {
-        let fqdn = vars
-            .mirror_fqdn
-            .as_ref()
-            .or(vars.zuul_site_mirror_fqdn.as_ref())
-            .filter(|f| !f.is_empty());
-        if let Some(fqdn) = fqdn {
-            return Ok(Some(format!("http://{fqdn}:8082")));
-        }
-    }
-    Ok(None)
-}
-
-/// The daemon.json settings ensure-docker manages.
-#[derive(Debug, Default, Clone)]
-pub struct DaemonSettings {
-    pub mirror: Option<String>,
-    pub insecure_registries: Vec<String>,
-    pub userland_proxy: Option<bool>,
-    /// The default route's MTU, when known.
-    pub mtu: Option<u32>,
-}
 
 /// The new text of daemon.json (byte-identical when nothing changes) and
 /// the keys whose values changed.
@@ -135,60 +65,6 @@ pub fn daemon_action(running: bool, changed: &[String], socket_down: bool) -> Da
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn mirror_rules() {
-        let hub = json!({"dockerhub": {"url": "https://hub.mirror/"}});
-        for (vars, want) in [
-            (MirrorVars::default(), None),
-            (
-                MirrorVars {
-                    docker_mirror: Some("http://m".into()),
-                    mirror_info: Some(hub.clone()),
-                    ..Default::default()
-                },
-                Some("http://m"),
-            ),
-            (
-                MirrorVars {
-                    mirror_info: Some(hub.clone()),
-                    mirror_fqdn: Some("f".into()),
-                    ..Default::default()
-                },
-                Some("https://hub.mirror/"),
-            ),
-            (
-                MirrorVars {
-                    mirror_info: Some(json!({"pypi": {}})),
-                    zuul_site_mirror_info: Some(hub.clone()),
-                    ..Default::default()
-                },
-                Some("https://hub.mirror/"),
-            ),
-            (
-                MirrorVars {
-                    zuul_site_mirror_fqdn: Some("mirror.dfw.site".into()),
-                    ..Default::default()
-                },
-                Some("http://mirror.dfw.site:8082"),
-            ),
-            (
-                MirrorVars {
-                    mirror_info: Some(json!({})),
-                    mirror_fqdn: Some("f".into()),
-                    ..Default::default()
-                },
-                None,
-            ),
-        ] {
-            assert_eq!(resolve_mirror(&vars).unwrap().as_deref(), want, "{vars:?}");
-        }
-        let bad = MirrorVars {
-            mirror_info: Some(json!({"dockerhub": {"host": "x"}})),
-            ..Default::default()
-        };
-        assert!(resolve_mirror(&bad).is_err());
-    }
 
     #[test]
     fn daemon_json_merge() {

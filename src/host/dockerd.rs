@@ -8,6 +8,7 @@
 use super::Host;
 use super::services::{self, Systemd};
 use crate::engine::docker::DockerHost;
+use crate::zuul::inputs::DockerTarget;
 use anyhow::{Result, bail};
 use nix::sys::signal::Signal;
 use std::time::Duration;
@@ -82,6 +83,21 @@ pub enum Reloaded {
 }
 
 impl Dockerd {
+    /// The daemon `target` names on `host`: `--docker-host`, else the
+    /// default socket under the root; group `docker`, no extra arguments.
+    pub fn new(host: &Host, target: &DockerTarget) -> Dockerd {
+        Dockerd {
+            host: host.clone(),
+            api: target
+                .api
+                .clone()
+                .unwrap_or_else(|| DockerHost::from_path(host.path(DEFAULT_SOCKET))),
+            pidfile: target.pidfile.clone(),
+            extra_args: Vec::new(),
+            group: "docker".into(),
+        }
+    }
+
     pub fn systemd(&self) -> Option<Systemd> {
         Systemd::of(&self.host).filter(|systemd| systemd.is_known("docker.service"))
     }

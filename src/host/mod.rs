@@ -2,8 +2,9 @@
 //! (`daemon.json`, `registries.conf`, `buildkitd.toml`, containerd's
 //! `hosts.toml` and `config.toml`, `/etc/hosts`, docker and podman auth
 //! files), the plans that combine them for `use-buildset-registry` and
-//! `ensure-docker`, and the edges that act on the machine (services,
-//! packages).
+//! `ensure-docker`, the edges that act on the machine (services,
+//! packages), and the two host operations those commands call
+//! ([`ensure_docker::ensure`], [`use_registry::apply`]).
 //!
 //! Editors are functions from a parsed document to a document and never
 //! touch the disk; a [`plan::Plan`] collects the new contents and only
@@ -19,6 +20,7 @@ pub mod containerd;
 pub mod daemon_json;
 pub mod docker_setup;
 pub mod dockerd;
+pub mod ensure_docker;
 pub mod etc_hosts;
 pub mod network;
 pub mod nudge;
@@ -27,14 +29,15 @@ pub mod plan;
 pub mod registries_conf;
 pub mod services;
 pub mod toml;
+pub mod use_registry;
 pub mod users;
 
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-/// An existing file or an input that cannot be used as it is. Every
-/// variant is an input error (exit 2) and names the file; nothing has been
-/// written when one is returned.
+/// An existing file, an input or a machine that cannot be used as it is.
+/// Every variant is an input error (exit 2) and names the file, variable or
+/// flag to change; nothing has been written when one is returned.
 #[derive(Debug, Error)]
 pub enum Error {
     #[error("failed to parse `{file}`{}: {message}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
@@ -47,8 +50,24 @@ pub enum Error {
     Unsupported { file: String, message: String },
     #[error("user `{user}` is not in `{file}`")]
     UnknownUser { user: String, file: String },
-    #[error("{0}")]
-    Input(String),
+    /// A host command (a package manager) that acts on `/` whatever the root.
+    #[error("cannot {action} with `--root {}`: package managers act on `/`", root.display())]
+    NotRealRoot { action: String, root: PathBuf },
+    /// The distribution is unknown and the package list is not given.
+    #[error("no {what} packages known for `{os}`: set {fix}")]
+    NoPackages {
+        what: &'static str,
+        os: String,
+        fix: &'static str,
+    },
+    #[error("`docker_mirror_base_url` is empty while `use_upstream_docker` is true")]
+    EmptyMirrorBaseUrl,
+}
+
+impl crate::exit::Classify for Error {
+    fn is_input(&self) -> bool {
+        true
+    }
 }
 
 impl Error {

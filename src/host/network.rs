@@ -1,6 +1,7 @@
-//! Network facts ensure-docker needs: the MTU of the default IPv4 route's
-//! interface (Ansible's `ansible_default_ipv4.mtu`), read from
-//! `/proc/net/route` and `/sys/class/net/<if>/mtu` under the host root.
+//! Network facts: the MTU of the default IPv4 route's interface
+//! (Ansible's `ansible_default_ipv4.mtu`, for ensure-docker), read from
+//! `/proc/net/route` and `/sys/class/net/<if>/mtu` under the host root, and
+//! this node's primary IP address (the buildset registry's default host).
 //! Read-only.
 
 use super::Host;
@@ -21,6 +22,18 @@ pub fn default_mtu(host: &Host) -> Option<u32> {
     let interface = default_interface(&route)?;
     let mtu = std::fs::read_to_string(host.path(format!("/sys/class/net/{interface}/mtu"))).ok()?;
     mtu.trim().parse().ok()
+}
+
+/// The source address of this node's default route, found by connecting a
+/// UDP socket (which sends nothing) to documentation addresses.
+pub fn primary_ip() -> Option<String> {
+    let probes = [("0.0.0.0:0", "192.0.2.1:9"), ("[::]:0", "[2001:db8::1]:9")];
+    probes.iter().find_map(|(bind, target)| {
+        let socket = std::net::UdpSocket::bind(bind).ok()?;
+        socket.connect(target).ok()?;
+        let ip = socket.local_addr().ok()?.ip();
+        (!ip.is_unspecified() && !ip.is_loopback()).then(|| ip.to_string())
+    })
 }
 
 #[cfg(test)]

@@ -41,6 +41,13 @@ pub enum Error {
     TlsPair(String),
 }
 
+impl crate::exit::Classify for Error {
+    /// Flags and the config file are the user's input.
+    fn is_input(&self) -> bool {
+        true
+    }
+}
+
 /// One user in the config file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

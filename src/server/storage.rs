@@ -237,6 +237,7 @@ impl Storage {
             crate::fs::PUBLIC,
         )
         .map(|_| ())
+        .map_err(anyhow::Error::from)
     }
 
     /// The media type of manifest `digest` in `name`, `None` when the
@@ -317,6 +318,7 @@ impl Storage {
             crate::fs::PUBLIC,
         )
         .map(|_| ())
+        .map_err(anyhow::Error::from)
     }
 
     pub fn tag(&self, name: &str, tag: &str) -> std::io::Result<Option<Digest>> {
@@ -363,7 +365,9 @@ impl Storage {
             referrer.algorithm.as_str(),
             referrer.hex
         ));
-        crate::fs::write_if_changed(&marker, b"", crate::fs::PUBLIC).map(|_| ())
+        crate::fs::write_if_changed(&marker, b"", crate::fs::PUBLIC)
+            .map(|_| ())
+            .map_err(anyhow::Error::from)
     }
 
     pub fn remove_referrer(

@@ -54,14 +54,11 @@ pub struct Executor {
     pub result_data_file: Option<PathBuf>,
 }
 
-impl Zuul {
-    /// The results file of this job: `executor.result_data_file`, else
-    /// `<executor.work_root>/results.json`.
+impl Executor {
+    /// `result_data_file`, else `<work_root>/results.json`.
     pub fn result_data_file(&self) -> Option<PathBuf> {
-        let executor = self.executor.as_ref()?;
-        executor.result_data_file.clone().or_else(|| {
-            executor
-                .work_root
+        self.result_data_file.clone().or_else(|| {
+            self.work_root
                 .as_ref()
                 .map(|root| root.join("results.json"))
         })

@@ -1,6 +1,8 @@
 //! Zuul's side of the contract: job variables in (vars files, `-e`), typed
-//! and validated views of them, the naming rules of the zuul-jobs roles,
-//! artifacts, and return data merged the way `zuul_return` merges it.
+//! and validated views of them, each command's typed inputs (`inputs`:
+//! variables + flags + the captured environment), the naming rules of the
+//! zuul-jobs roles, artifacts, and return data merged the way `zuul_return`
+//! merges it.
 //!
 //! Everything here is pure apart from reading vars files and the results
 //! file; nothing here talks to a registry, an engine or the host.
@@ -8,6 +10,7 @@
 pub mod artifacts;
 mod de;
 pub mod images;
+pub mod inputs;
 pub mod job;
 pub mod naming;
 pub mod registries;
@@ -16,8 +19,8 @@ pub mod vars;
 
 use thiserror::Error;
 
-/// Bad job input. Every variant is an input error (exit 2) and names the
-/// file or the variable's key path.
+/// Bad job input: every variant but [`Error::Io`] is an input error (exit
+/// 2) and names the file, the variable's key path or the flag.
 #[derive(Debug, Error)]
 pub enum Error {
     #[error("failed to parse `{file}`{}: {message}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
@@ -42,4 +45,26 @@ pub enum Error {
     Results { file: String, message: String },
     #[error("return data is invalid: `{path}` {message}")]
     Schema { path: String, message: String },
+    /// A flag's value cannot be used (`--tag`, `--docker-host`).
+    #[error("`{flag}`: {message}")]
+    Flag { flag: String, message: String },
+    /// A default comes from `HOME`, which is not set.
+    #[error("HOME is not set, so there is no default {what}: {hint}")]
+    HomeUnset { what: String, hint: String },
+    /// The buildset registry's host defaults to this node's address, which
+    /// cannot be told.
+    #[error(
+        "cannot tell this node's primary IP address: pass `--host` or set `buildset_registry_host`"
+    )]
+    NoPrimaryIp,
+    /// The results file exists but cannot be read or written: not the
+    /// user's input, an operation failure (exit 1).
+    #[error(transparent)]
+    Io(#[from] crate::fs::Error),
+}
+
+impl crate::exit::Classify for Error {
+    fn is_input(&self) -> bool {
+        !matches!(self, Error::Io(_))
+    }
 }

@@ -10,6 +10,10 @@ use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The variable (and return-data key) holding the buildset registry's
+/// connection data; the one spelling of the name.
+pub const BUILDSET_REGISTRY: &str = "buildset_registry";
+
 /// The alias written to `/etc/hosts` when the registry host is an IP.
 pub const BUILDSET_ALIAS: &str = "zuul-jobs.buildset-registry";
 

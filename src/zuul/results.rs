@@ -245,7 +245,7 @@ fn validate(half: &Map<String, Value>, name: &str) -> Result<(), Error> {
 
 /// Read a results file: missing or empty is `{}`; anything unparseable is
 /// an error naming the file.
-pub fn read(path: &Path) -> anyhow::Result<ReturnData> {
+pub fn read(path: &Path) -> Result<ReturnData, Error> {
     let name = path.display().to_string();
     let text = fs::read_optional(path)?.unwrap_or_default();
     if text.trim().is_empty() {
@@ -255,19 +255,19 @@ pub fn read(path: &Path) -> anyhow::Result<ReturnData> {
         file: name.clone(),
         message: format!("invalid JSON at line {}: {err}", err.line()),
     })?;
-    Ok(ReturnData::from_value(&name, value)?)
+    ReturnData::from_value(&name, value)
 }
 
 /// Merge `new` into the results file at `path` and write it atomically.
 /// Nothing is written when the file is invalid or the result fails the
 /// schema. As in Zuul, the merged result is what is checked: a non-list
 /// `warnings` in `new` counts as empty and is not an error by itself.
-pub fn merge_into_file(path: &Path, new: &ReturnData) -> anyhow::Result<()> {
+pub fn merge_into_file(path: &Path, new: &ReturnData) -> Result<(), Error> {
     let mut merged = read(path)?;
     merged.merge(new);
     merged.validate()?;
-    let text = serde_json::to_string(&merged.to_value())?;
-    fs::write_atomic(path, text.as_bytes(), fs::PRIVATE)
+    let text = merged.to_value().to_string();
+    Ok(fs::write_atomic(path, text.as_bytes(), fs::PRIVATE)?)
 }
 
 #[cfg(test)]

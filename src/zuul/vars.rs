@@ -69,6 +69,33 @@ impl Vars {
         deserialize_at(name, value, self.origins.get(name).cloned()).map(Some)
     }
 
+    /// Deserialize `T` from all variables at once: each field of `T` names
+    /// a variable (nested structs read parts of one, `zuul.build`); `null`
+    /// counts as absent and variables `T` has no field for are not looked
+    /// at, so a malformed variable fails only the commands that read it.
+    /// Errors name the key path and where the variable came from.
+    pub fn section<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        let set: Map<String, Value> = self
+            .values
+            .iter()
+            .filter(|(_, value)| !value.is_null())
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        serde_path_to_error::deserialize(Value::Object(set)).map_err(|err| {
+            let path = err.path().to_string();
+            let name = path.split(['.', '[']).next().unwrap_or_default();
+            Error::Invalid {
+                origin: self.origins.get(name).cloned(),
+                path: if path == "." {
+                    "variables".into()
+                } else {
+                    path
+                },
+                message: err.into_inner().to_string(),
+            }
+        })
+    }
+
     /// Like [`Vars::typed`], failing when the variable is absent.
     pub fn required<T: DeserializeOwned>(&self, name: &str, command: &str) -> Result<T, Error> {
         self.typed(name)?.ok_or_else(|| Error::Missing {
@@ -257,5 +284,37 @@ mod tests {
         let err = vars.typed::<Vec<X>>("c").unwrap_err().to_string();
         assert!(err.starts_with("`c[0].x` (from "), "{err}");
         assert!(err.contains("two.json"), "{err}");
+    }
+
+    #[test]
+    fn a_section_reads_only_its_own_variables() {
+        #[derive(serde::Deserialize, Debug, Default)]
+        #[serde(default)]
+        struct Section {
+            a: Option<u32>,
+            c: Vec<Inner>,
+        }
+        #[derive(serde::Deserialize, Debug, Default)]
+        struct Inner {
+            #[serde(deserialize_with = "crate::zuul::de::opt_string")]
+            x: Option<String>,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("v.yaml");
+        std::fs::write(&file, "c: [{x: s}, {x: [1]}]\n").unwrap();
+        let extra = [
+            "a=null".to_owned(),
+            "unrelated={\"any\": [\"shape\"]}".to_owned(),
+        ];
+        let vars = Vars::load(&[file], &extra).unwrap();
+        let err = vars.section::<Section>().unwrap_err().to_string();
+        assert!(err.starts_with("`c[1].x` (from "), "{err}");
+        assert!(err.contains("v.yaml"), "{err}");
+        let vars = Vars::load(&[], &["c=[{\"x\": 1}]".to_owned()]).unwrap();
+        let section: Section = vars.section().unwrap();
+        assert_eq!((section.a, section.c[0].x.as_deref()), (None, Some("1")));
+        let vars = Vars::load(&[], &extra).unwrap();
+        let section: Section = vars.section().unwrap();
+        assert_eq!((section.a, section.c.len()), (None, 0));
     }
 }
