@@ -9,11 +9,11 @@
 //! is the copy engine's decision. Every byte goes through [`Verified`], so nothing
 //! is finalised unless it matches its digest.
 
-use super::Error;
 use super::auth::Scopes;
 use super::client::Registry;
 use super::digest::{FailureSlot, OnBytes, Verified};
 use super::download::ContentRange;
+use super::{Error, show_url};
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
@@ -204,10 +204,7 @@ impl Registry {
             .send_once(request, &Method::DELETE, location, scopes)
             .await
         {
-            tracing::debug!(
-                "could not cancel upload {}: {err}",
-                Registry::show(location)
-            );
+            tracing::debug!("could not cancel upload {}: {err}", show_url(location));
         }
     }
 
