@@ -16,6 +16,7 @@ use super::Error;
 use super::auth::Scopes;
 use super::client::Registry;
 use super::retry::{Backoff, Failed};
+use crate::digest::Digest;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
@@ -71,7 +72,7 @@ impl ContentRange {
 struct Source {
     registry: Arc<Registry>,
     repository: String,
-    digest: String,
+    digest: Digest,
     size: u64,
     scopes: Scopes,
 }
@@ -96,7 +97,7 @@ impl Download {
     pub async fn start(
         registry: &Arc<Registry>,
         repository: &str,
-        digest: &str,
+        digest: &Digest,
         size: u64,
         scopes: &Scopes,
     ) -> Result<Download, Error> {
@@ -105,7 +106,7 @@ impl Download {
             source: Source {
                 registry: registry.clone(),
                 repository: repository.to_owned(),
-                digest: digest.to_owned(),
+                digest: digest.clone(),
                 size,
                 scopes: scopes.clone(),
             },

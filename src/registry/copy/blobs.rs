@@ -9,10 +9,10 @@
 
 use super::plan::Plan;
 use super::{CopyReport, CopyRequest, Endpoint, Error};
+use crate::digest::Digest;
 use crate::registry;
 use crate::registry::auth::Scopes;
 use crate::registry::blobs::{BlobUpload, UploadStart};
-use crate::registry::digest::digest_like;
 use crate::registry::download::Download;
 use crate::registry::progress::{BlobOutcome, Observer};
 use crate::registry::retry::{Failed, retry};
@@ -59,7 +59,7 @@ pub(super) async fn copy_blobs(
 /// that several repositories of one registry need is one task.
 fn tasks(planned: &[(&CopyRequest, Plan)]) -> Vec<BlobTask> {
     let mut tasks: Vec<BlobTask> = Vec::new();
-    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    let mut index: HashMap<(String, Digest), usize> = HashMap::new();
     for (request, plan) in planned {
         for (digest, size) in &plan.blobs {
             let key = (
@@ -116,7 +116,7 @@ fn joined(
 /// One blob, to be put into one or more repositories of one destination
 /// registry.
 struct BlobTask {
-    digest: String,
+    digest: Digest,
     size: u64,
     /// The first image that needs it (for messages).
     image: String,
@@ -282,11 +282,12 @@ impl BlobTask {
             source.repository,
             self.digest
         );
-        if self.size == 0 && digest_like(&self.digest, b"") != self.digest {
+        let empty = Digest::of(self.digest.algorithm, b"");
+        if self.size == 0 && empty != self.digest {
             return Err(registry::Error::DigestMismatch {
                 what,
-                expected: self.digest.clone(),
-                actual: digest_like(&self.digest, b""),
+                expected: self.digest.to_string(),
+                actual: empty.to_string(),
             });
         }
         let pull = Scopes::pull(&source.repository);

@@ -39,7 +39,12 @@ async fn write_one(request: &CopyRequest, plan: &Plan) -> Result<(), Error> {
     for child in children {
         destination
             .registry
-            .put_manifest(&destination.repository, &child.digest, child, &scopes)
+            .put_manifest(
+                &destination.repository,
+                &child.digest.to_string(),
+                child,
+                &scopes,
+            )
             .await
             .map_err(|source| request.destination_error(source))?;
     }

@@ -28,6 +28,7 @@ mod plan;
 
 use super::Registry;
 use super::progress::Observer;
+use crate::digest::Digest;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -104,7 +105,7 @@ pub enum Error {
     #[error("failed to copy blob `{digest}` of `{image}` from `{from}` to `{to}`")]
     Blob {
         image: String,
-        digest: String,
+        digest: Digest,
         from: String,
         to: String,
         #[source]

@@ -3,6 +3,7 @@
 //! digests), with the blobs it needs. Reads from registries, writes nothing.
 
 use super::{CopyRequest, Error, ImageOutcome};
+use crate::digest::Digest;
 use crate::registry;
 use crate::registry::auth::Scopes;
 use crate::registry::manifests::Manifest;
@@ -10,7 +11,7 @@ use crate::registry::manifests::Manifest;
 /// The manifests of one image to write, children first, and its blobs.
 pub(super) struct Plan {
     pub manifests: Vec<Manifest>,
-    pub blobs: Vec<(String, u64)>,
+    pub blobs: Vec<(Digest, u64)>,
 }
 
 /// Fetch the manifest tree below `root` (the source's manifest or index).
@@ -34,14 +35,16 @@ async fn resolve(
         for blob in &children.blobs {
             blobs.push((blob.digest.clone(), blob.size));
         }
-        let mut fetched = Vec::new();
-        for child in &children.manifests {
-            fetched.push(
-                source
-                    .registry
-                    .get_manifest(&source.repository, &child.digest, scopes),
-            );
-        }
+        let references: Vec<String> = children
+            .manifests
+            .iter()
+            .map(|child| child.digest.to_string())
+            .collect();
+        let fetched = references.iter().map(|reference| {
+            source
+                .registry
+                .get_manifest(&source.repository, reference, scopes)
+        });
         let fetched = futures_util::future::try_join_all(fetched).await?;
         stack.push((manifest, true));
         for child in fetched.into_iter().rev() {
@@ -75,7 +78,7 @@ pub(super) async fn plan_one(
     if !winner {
         // Only checked to exist.
         let found = match source.reference.contains(':') {
-            true => Some(source.reference.clone()),
+            true => Digest::parse(&source.reference).ok(),
             false => source
                 .registry
                 .manifest_digest(&source.repository, &source.reference, &pull)
@@ -108,7 +111,7 @@ pub(super) async fn plan_one(
     );
     let root = root.map_err(source_err)?;
     let existing = existing.map_err(|source| request.destination_error(source))?;
-    if existing.as_deref() == Some(root.digest.as_str()) {
+    if existing.as_ref() == Some(&root.digest) {
         return Ok((ImageOutcome::UpToDate, None));
     }
     let plan = resolve(request, root, &pull).await.map_err(source_err)?;
