@@ -53,18 +53,21 @@ impl Digest {
         })
     }
 
-    /// The sha256 digest of `bytes`.
-    pub fn sha256_of(bytes: &[u8]) -> Digest {
-        let mut hasher = Hasher::new(Algorithm::Sha256);
+    /// The digest of `bytes` with `algorithm`.
+    pub fn of(algorithm: Algorithm, bytes: &[u8]) -> Digest {
+        let mut hasher = Hasher::new(algorithm);
         hasher.update(bytes);
         hasher.finish()
     }
 
+    /// The sha256 digest of `bytes`.
+    pub fn sha256_of(bytes: &[u8]) -> Digest {
+        Digest::of(Algorithm::Sha256, bytes)
+    }
+
     /// The digest of `bytes` with this digest's algorithm.
     pub fn matches(&self, bytes: &[u8]) -> bool {
-        let mut hasher = Hasher::new(self.algorithm);
-        hasher.update(bytes);
-        hasher.finish() == *self
+        Digest::of(self.algorithm, bytes) == *self
     }
 }
 

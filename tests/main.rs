@@ -11,6 +11,7 @@ mod support;
 
 mod cli;
 mod completions;
+mod engine;
 mod ensure_docker;
 mod harness;
 mod intermediate;

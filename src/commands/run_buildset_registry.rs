@@ -4,14 +4,13 @@
 
 use super::context::Context;
 use crate::host::network;
-use crate::server::buildset::{self, Connection, Layout};
-use crate::server::supervisor::{self, Started};
+use crate::server::buildset::{Connection, Layout};
+use crate::server::buildset_run;
 use crate::zuul::inputs::run_registry::{RunRegistry, RunRegistryFlags};
 use crate::zuul::registries::BUILDSET_REGISTRY;
 use crate::zuul::results::ReturnData;
 use anyhow::Context as _;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 /// Start the buildset registry detached and supervised, wait until it
 /// answers over TLS, and return `{host, port, username, password, cert}`.
@@ -54,72 +53,13 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         RunRegistry::Stop { root } => return super::registry::stop(&Layout::new(&root).run(), ctx),
         RunRegistry::Start(settings) => settings,
     };
-    let layout = Layout::new(&settings.root);
-    let started = Instant::now();
     let connection = Connection {
         host: settings.host.clone(),
         port: settings.port,
     };
-    let run = layout.run();
-    let existing = layout.load()?;
-    let running = run.running_pid().is_some() || run.unit().is_some();
-    let registry = match existing {
-        Some((old, registry)) if running => {
-            if old != connection {
-                anyhow::bail!(
-                    "a buildset registry for `{}:{}` already runs from `{}`; stop it first with `zuul-image registry stop --root {}`",
-                    old.host,
-                    old.port,
-                    settings.root.display(),
-                    settings.root.display()
-                );
-            }
-            let ca = registry.cert.clone().unwrap_or_default();
-            buildset::wait_ready(settings.port, &ca, Duration::from_secs(30), || true)
-                .await
-                .context("the running buildset registry does not answer")?;
-            ctx.printer.status(format!(
-                "buildset registry already running on {} (root `{}`)",
-                registry.address(),
-                settings.root.display()
-            ));
-            registry
-        }
-        existing => {
-            let registry = match existing {
-                Some((old, registry)) if old == connection => registry,
-                _ => layout.create(&connection)?,
-            };
-            let ca = registry.cert.clone().unwrap_or_default();
-            let start = supervisor::start(&layout.config(), &run, &Layout::unit(settings.port))?;
-            let ready = match start {
-                Started::Supervisor(mut child) => {
-                    buildset::wait_ready(settings.port, &ca, Duration::from_secs(30), || {
-                        matches!(child.try_wait(), Ok(None))
-                    })
-                    .await
-                }
-                Started::Systemd(_) => {
-                    buildset::wait_ready(settings.port, &ca, Duration::from_secs(30), || true).await
-                }
-            };
-            if let Err(err) = ready {
-                let tail = run.log_tail();
-                let _ = supervisor::stop(&run);
-                return Err(err.context(format!(
-                    "failed to start the buildset registry on port {}; last log lines:\n{tail}",
-                    settings.port
-                )));
-            }
-            ctx.printer.status(format!(
-                "buildset registry running on {} (root `{}`, ready in {} ms)",
-                registry.address(),
-                settings.root.display(),
-                started.elapsed().as_millis()
-            ));
-            registry
-        }
-    };
+    let running = buildset_run::ensure_running(&settings.root, connection).await?;
+    ctx.printer.status(running.summary());
+    let registry = running.registry;
     let mut data = ReturnData::default();
     data.secret_data.insert(
         BUILDSET_REGISTRY.into(),

@@ -6,7 +6,7 @@
 //! the API socket is the real one given by `--docker-host`.
 
 use super::Host;
-use super::services::{self, Systemd};
+use super::services::{self, Detach, Systemd};
 use crate::engine::docker::DockerHost;
 use crate::zuul::inputs::DockerTarget;
 use anyhow::{Result, bail};
@@ -166,11 +166,9 @@ impl Dockerd {
                     // Started before the file existed: it must read it now.
                     argv.push(format!("--config-file={}", config.display()));
                 }
-                services::send(pid, Signal::SIGTERM)?;
-                if !services::wait_exit(pid, Duration::from_secs(60)) {
-                    return Err(services::Error::NoExit { pid, seconds: 60 }.into());
-                }
-                let pid = services::spawn_detached(&argv, &self.host.path(LOG_FILE))?;
+                services::terminate(pid, Duration::from_secs(60))?;
+                let pid =
+                    services::spawn_detached(&argv, &self.host.path(LOG_FILE), Detach::OwnGroup)?;
                 self.wait_up(Some(pid)).await
             }
             None => self.start().await,
@@ -208,7 +206,8 @@ impl Dockerd {
             // machine's own `/etc/docker/daemon.json`.
             crate::fs::write_atomic(&config, b"{}\n", crate::fs::PUBLIC)?;
         }
-        let pid = services::spawn_detached(&self.command(), &self.host.path(LOG_FILE))?;
+        let pid =
+            services::spawn_detached(&self.command(), &self.host.path(LOG_FILE), Detach::OwnGroup)?;
         self.wait_up(Some(pid)).await
     }
 

@@ -1,8 +1,11 @@
-//! Running host commands and managing processes: one place that spawns
-//! `systemctl`, `update-ca-certificates` and friends (argv logged at debug
-//! level; no secret is ever passed on a command line), systemd unit state,
-//! pidfiles, signals, and starting a daemon detached from this process.
-//! Knows nothing about which files were edited or why.
+//! Running host commands and managing processes, the one process stack of
+//! the tool: the place that spawns `systemctl`, `systemd-run`,
+//! `update-ca-certificates` and friends (argv logged at debug level; no
+//! secret is ever passed on a command line), tells whether systemd manages
+//! the machine, knows unit state, pidfiles, signals and exits, and starts
+//! daemons detached from this process. `ensure-docker`'s dockerd and the
+//! buildset registry's supervisor both go through it. Knows nothing about
+//! which files were edited or why.
 
 use super::Host;
 use nix::sys::signal::{self, Signal};
@@ -99,9 +102,33 @@ pub struct Systemd;
 
 impl Systemd {
     /// systemd on the real machine; `None` under another root or without
-    /// systemd (a container, a CI sandbox).
+    /// systemd (a container, a CI sandbox): `/run/systemd/system` exists
+    /// and PID 1 is systemd.
     pub fn of(host: &Host) -> Option<Systemd> {
-        (host.is_real() && host.has_systemd()).then_some(Systemd)
+        let pid1 =
+            || std::fs::read_to_string("/proc/1/comm").is_ok_and(|comm| comm.trim() == "systemd");
+        (host.is_real() && host.has_systemd() && pid1()).then_some(Systemd)
+    }
+
+    /// Whether `systemd-run` (transient units) is installed and runs.
+    pub fn can_run_transient(&self) -> bool {
+        succeeds("systemd-run", &["--version"])
+    }
+
+    /// Run `argv` as the transient service `unit` with unit `properties`
+    /// (`Restart=always`, …); the unit is collected once it stops.
+    pub fn run_transient(
+        &self,
+        unit: &str,
+        properties: &[&str],
+        argv: &[String],
+    ) -> Result<(), Error> {
+        let mut args = vec![format!("--unit={unit}")];
+        args.extend(properties.iter().map(|p| format!("--property={p}")));
+        args.extend(["--quiet".to_owned(), "--collect".to_owned()]);
+        args.extend(argv.iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run("systemd-run", &args).map(|_| ())
     }
 
     pub fn is_active(&self, unit: &str) -> bool {
@@ -124,7 +151,12 @@ impl Systemd {
 
 /// The live process named by a pidfile under the host root.
 pub fn pid_from_file(host: &Host, pidfile: &str) -> Option<i32> {
-    let text = std::fs::read_to_string(host.path(pidfile)).ok()?;
+    live_pid(&host.path(pidfile))
+}
+
+/// The live process named by the pidfile `path`.
+pub fn live_pid(path: &Path) -> Option<i32> {
+    let text = std::fs::read_to_string(path).ok()?;
     let pid: i32 = text.trim().parse().ok()?;
     is_alive(pid).then_some(pid)
 }
@@ -152,16 +184,29 @@ pub fn send(pid: i32, sig: Signal) -> Result<(), Error> {
     })
 }
 
-/// Wait until `pid` has exited, up to `limit`.
+/// Wait until `pid` has exited (a zombie counts as gone), up to `limit`.
 pub fn wait_exit(pid: i32, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     while is_alive(pid) {
         if Instant::now() >= deadline {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(20));
     }
     true
+}
+
+/// Send SIGTERM to `pid` and wait up to `limit` for it to exit.
+pub fn terminate(pid: i32, limit: Duration) -> Result<(), Error> {
+    send(pid, Signal::SIGTERM)?;
+    if wait_exit(pid, limit) {
+        Ok(())
+    } else {
+        Err(Error::NoExit {
+            pid,
+            seconds: limit.as_secs(),
+        })
+    }
 }
 
 /// The argv a process was started with.
@@ -178,9 +223,21 @@ pub fn cmdline(pid: i32) -> Result<Vec<String>, Error> {
     Ok(argv)
 }
 
-/// Start `argv` in its own process group, detached from this process, with
-/// stdout and stderr appended to `log`; returns its pid.
-pub fn spawn_detached(argv: &[String], log: &Path) -> Result<u32, Error> {
+/// How a detached child leaves this process's job control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detach {
+    /// In a process group of its own (a daemon such as dockerd).
+    OwnGroup,
+    /// Left where it is because it calls `setsid` itself, which a process
+    /// group leader may not (the registry supervisor).
+    SelfDetaching,
+}
+
+/// Start `argv` detached from this process (stdin closed, stdout and
+/// stderr appended to `log`, not waited for); returns its pid. Whether it
+/// is alive is [`is_alive`]'s business: an early exit leaves a zombie that
+/// counts as gone.
+pub fn spawn_detached(argv: &[String], log: &Path, detach: Detach) -> Result<u32, Error> {
     use std::os::unix::process::CommandExt;
     let command = argv.join(" ");
     if let Some(dir) = log.parent() {
@@ -198,12 +255,16 @@ pub fn spawn_detached(argv: &[String], log: &Path) -> Result<u32, Error> {
     };
     let (out, err) = (open()?, open()?);
     tracing::debug!("starting `{command}` detached, log `{}`", log.display());
-    let child = Command::new(&argv[0])
+    let mut child = Command::new(&argv[0]);
+    child
         .args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(out)
-        .stderr(err)
-        .process_group(0)
+        .stderr(err);
+    if detach == Detach::OwnGroup {
+        child.process_group(0);
+    }
+    let child = child
         .spawn()
         .map_err(|source| Error::Spawn { command, source })?;
     Ok(child.id())
@@ -228,7 +289,8 @@ mod tests {
     fn detached_process_lifecycle() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log/sleep.log");
-        let pid = spawn_detached(&["sleep".into(), "30".into()], &log).unwrap() as i32;
+        let pid =
+            spawn_detached(&["sleep".into(), "30".into()], &log, Detach::OwnGroup).unwrap() as i32;
         assert!(is_alive(pid));
         // Until the child has exec'd, /proc shows the parent's command line.
         let deadline = Instant::now() + Duration::from_secs(5);

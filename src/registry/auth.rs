@@ -7,9 +7,9 @@
 //! it does not send registry requests (the transport does) and never logs
 //! or formats a password or token.
 
-use super::Error;
 use super::credentials::Credential;
-use super::retry::{RetryPolicy, retryable_status};
+use super::retry::{Failed, RetryPolicy, retry, retry_after};
+use super::{Error, show_url};
 use crate::secret::Secret;
 use base64::Engine;
 use reqwest::header::HeaderValue;
@@ -334,130 +334,116 @@ impl Authenticator {
         service: Option<&str>,
         scopes: &Scopes,
     ) -> Result<Token, Error> {
-        let mut url = url::Url::parse(realm).map_err(|err| Error::Protocol {
+        let url = url::Url::parse(realm).map_err(|err| Error::Protocol {
             registry: self.registry.clone(),
             message: format!("sent a token realm `{realm}` that is not a URL: {err}"),
         })?;
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let request = match &self.credential {
-                Some(Credential::IdentityToken(refresh)) => {
-                    let mut form = vec![
-                        ("grant_type", "refresh_token".to_owned()),
-                        ("refresh_token", refresh.expose().to_owned()),
-                        ("client_id", "zuul-image".to_owned()),
-                    ];
-                    if let Some(service) = service {
-                        form.push(("service", service.to_owned()));
-                    }
-                    form.push(("scope", scopes.key()));
-                    let body = url::form_urlencoded::Serializer::new(String::new())
-                        .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
-                        .finish();
-                    http.post(url.clone())
-                        .header(
-                            reqwest::header::CONTENT_TYPE,
-                            "application/x-www-form-urlencoded",
-                        )
-                        .body(body)
+        retry(
+            policy,
+            |_| self.token_attempt(http, &url, service, scopes),
+            |failure, delay| tracing::debug!("{failure}; asking for a token again in {delay:?}"),
+        )
+        .await
+    }
+
+    /// One token request: GET with Basic credentials (or none), or the
+    /// OAuth2 refresh-token POST with an identity token.
+    async fn token_attempt(
+        &self,
+        http: &reqwest::Client,
+        url: &url::Url,
+        service: Option<&str>,
+        scopes: &Scopes,
+    ) -> Result<Token, Failed> {
+        let mut url = url.clone();
+        let request = match &self.credential {
+            Some(Credential::IdentityToken(refresh)) => {
+                let mut form = vec![
+                    ("grant_type", "refresh_token".to_owned()),
+                    ("refresh_token", refresh.expose().to_owned()),
+                    ("client_id", "zuul-image".to_owned()),
+                ];
+                if let Some(service) = service {
+                    form.push(("service", service.to_owned()));
                 }
-                credential => {
-                    {
-                        let mut query = url.query_pairs_mut();
-                        query.clear();
-                        if let Some(service) = service {
-                            query.append_pair("service", service);
-                        }
-                        for scope in scopes.iter() {
-                            query.append_pair("scope", scope);
-                        }
-                    }
-                    let request = http.get(url.clone());
-                    match credential {
-                        Some(Credential::Basic { username, password }) => {
-                            request.basic_auth(username, Some(password.expose()))
-                        }
-                        _ => request,
-                    }
-                }
-            };
-            let outcome = request.send().await;
-            let retry_after = outcome.as_ref().ok().and_then(|response| {
-                response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| super::retry::parse_retry_after(v, std::time::SystemTime::now()))
-            });
-            let failure = match outcome {
-                Ok(response) if response.status().is_success() => {
-                    let reply: TokenReply =
-                        response.json().await.map_err(|err| Error::Protocol {
-                            registry: self.registry.clone(),
-                            message: format!(
-                                "token service `{}` sent an unreadable answer: {err}",
-                                url.path()
-                            ),
-                        })?;
-                    let Some(value) = reply.token.or(reply.access_token).filter(|t| !t.is_empty())
-                    else {
-                        return Err(Error::Protocol {
-                            registry: self.registry.clone(),
-                            message: "token service answered without a token".into(),
-                        });
-                    };
-                    // Distribution's default lifetime is 60 s; keep a margin.
-                    let lifetime = Duration::from_secs(reply.expires_in.unwrap_or(60).max(60));
-                    return Ok(Token {
-                        value,
-                        expires: Instant::now() + lifetime - Duration::from_secs(10),
-                    });
-                }
-                Ok(response)
-                    if response.status() == reqwest::StatusCode::UNAUTHORIZED
-                        || response.status() == reqwest::StatusCode::FORBIDDEN =>
-                {
-                    return Err(Error::Unauthorized {
-                        registry: self.registry.clone(),
-                        message: format!(
-                            "the token service refused the credentials for `{}`",
-                            scopes.key()
-                        ),
-                    });
-                }
-                Ok(response) => {
-                    let status = response.status();
-                    let err = Error::Http {
-                        method: "GET".into(),
-                        url: format!("{}://{}{}", url.scheme(), url.authority(), url.path()),
-                        status,
-                        code: None,
-                        message: "token request failed".into(),
-                    };
-                    if !retryable_status(status) {
-                        return Err(err);
-                    }
-                    err
-                }
-                Err(err) => Error::Transport {
-                    method: "GET".into(),
-                    url: format!("{}://{}{}", url.scheme(), url.authority(), url.path()),
-                    message: super::client::describe(&err),
-                },
-            };
-            let delay = policy.next_delay(
-                attempt,
-                started.elapsed(),
-                retry_after,
-                &mut rand::thread_rng(),
-            );
-            match delay {
-                Some(delay) => tokio::time::sleep(delay).await,
-                None => return Err(failure),
+                form.push(("scope", scopes.key()));
+                let body = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
+                    .finish();
+                http.post(url.clone())
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .body(body)
             }
+            credential => {
+                {
+                    let mut query = url.query_pairs_mut();
+                    query.clear();
+                    if let Some(service) = service {
+                        query.append_pair("service", service);
+                    }
+                    for scope in scopes.iter() {
+                        query.append_pair("scope", scope);
+                    }
+                }
+                let request = http.get(url.clone());
+                match credential {
+                    Some(Credential::Basic { username, password }) => {
+                        request.basic_auth(username, Some(password.expose()))
+                    }
+                    _ => request,
+                }
+            }
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|err| Error::transport("GET", &url, &err))?;
+        let status = response.status();
+        if status.is_success() {
+            let reply: TokenReply = response.json().await.map_err(|err| Error::Protocol {
+                registry: self.registry.clone(),
+                message: format!(
+                    "token service `{}` sent an unreadable answer: {err}",
+                    url.path()
+                ),
+            })?;
+            let Some(value) = reply.token.or(reply.access_token).filter(|t| !t.is_empty()) else {
+                return Err(Error::Protocol {
+                    registry: self.registry.clone(),
+                    message: "token service answered without a token".into(),
+                }
+                .into());
+            };
+            // Distribution's default lifetime is 60 s; keep a margin.
+            let lifetime = Duration::from_secs(reply.expires_in.unwrap_or(60).max(60));
+            return Ok(Token {
+                value,
+                expires: Instant::now() + lifetime - Duration::from_secs(10),
+            });
         }
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            return Err(Error::Unauthorized {
+                registry: self.registry.clone(),
+                message: format!(
+                    "the token service refused the credentials for `{}`",
+                    scopes.key()
+                ),
+            }
+            .into());
+        }
+        Err(Failed {
+            retry_after: retry_after(&response),
+            error: Error::Http {
+                method: "GET".into(),
+                url: show_url(&url),
+                status,
+                code: None,
+                message: "token request failed".into(),
+            },
+        })
     }
 }
 

@@ -9,11 +9,12 @@
 //! is the copy engine's decision. Every byte goes through [`Verified`], so nothing
 //! is finalised unless it matches its digest.
 
-use super::Error;
 use super::auth::Scopes;
 use super::client::Registry;
 use super::digest::{FailureSlot, OnBytes, Verified};
 use super::download::ContentRange;
+use super::{Error, show_url};
+use crate::digest::Digest;
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
@@ -36,7 +37,7 @@ pub enum UploadStart {
 /// A blob to put into a destination repository.
 pub struct BlobUpload<'a> {
     pub repository: &'a str,
-    pub digest: &'a str,
+    pub digest: &'a Digest,
     pub size: u64,
     pub scopes: &'a Scopes,
 }
@@ -61,7 +62,7 @@ impl Registry {
     pub async fn blob_size(
         &self,
         repository: &str,
-        digest: &str,
+        digest: &Digest,
         scopes: &Scopes,
     ) -> Result<Option<u64>, Error> {
         let url = self.url(&format!("{repository}/blobs/{digest}"));
@@ -87,7 +88,7 @@ impl Registry {
     pub async fn get_blob(
         &self,
         repository: &str,
-        digest: &str,
+        digest: &Digest,
         size: u64,
         scopes: &Scopes,
     ) -> Result<Response, Error> {
@@ -116,7 +117,7 @@ impl Registry {
     pub async fn get_blob_from(
         &self,
         repository: &str,
-        digest: &str,
+        digest: &Digest,
         size: u64,
         offset: u64,
         scopes: &Scopes,
@@ -161,13 +162,13 @@ impl Registry {
     pub async fn start_upload(
         &self,
         repository: &str,
-        mount: Option<(&str, &str)>,
+        mount: Option<(&Digest, &str)>,
         scopes: &Scopes,
     ) -> Result<UploadStart, Error> {
         let mut url = self.url(&format!("{repository}/blobs/uploads/"));
         if let Some((digest, from)) = mount {
             url.query_pairs_mut()
-                .append_pair("mount", digest)
+                .append_pair("mount", &digest.to_string())
                 .append_pair("from", from);
         }
         let response = self
@@ -204,16 +205,14 @@ impl Registry {
             .send_once(request, &Method::DELETE, location, scopes)
             .await
         {
-            tracing::debug!(
-                "could not cancel upload {}: {err}",
-                Registry::show(location)
-            );
+            tracing::debug!("could not cancel upload {}: {err}", show_url(location));
         }
     }
 
-    fn with_digest(location: &Url, digest: &str) -> Url {
+    fn with_digest(location: &Url, digest: &Digest) -> Url {
         let mut url = location.clone();
-        url.query_pairs_mut().append_pair("digest", digest);
+        url.query_pairs_mut()
+            .append_pair("digest", &digest.to_string());
         url
     }
 
@@ -277,7 +276,7 @@ impl Registry {
             .get("docker-content-digest")
             .and_then(|v| v.to_str().ok())
         {
-            if stored != blob.digest {
+            if stored != blob.digest.to_string() {
                 return Err(Error::DigestMismatch {
                     what: format!(
                         "{}/{}@{} as stored",
@@ -285,7 +284,7 @@ impl Registry {
                         blob.repository,
                         blob.digest
                     ),
-                    expected: blob.digest.to_owned(),
+                    expected: blob.digest.to_string(),
                     actual: stored.to_owned(),
                 });
             }

@@ -1,23 +1,22 @@
 //! `Registry`: one registry endpoint (`host:port`) with its HTTP client,
-//! trust store, auth state, retry policy and concurrency limit, and the one
-//! request loop every call goes through (auth challenges, retries with
-//! backoff and `Retry-After`, errors from OCI error bodies).
+//! trust store, auth state, retry policy and concurrency limit, and the
+//! request path every call goes through (auth challenges, retries through
+//! [`super::retry`], errors from OCI error bodies).
 //!
 //! Knows HTTP, not images: blob and manifest operations live in `blobs` and
 //! `manifests`, whole-image copies in `copy`.
 
-use super::Error;
 use super::auth::{Authenticator, Retry, Scopes};
 use super::credentials::Credential;
-use super::retry::{RetryPolicy, parse_retry_after, retryable_status};
-use super::tls;
-use reqwest::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use super::retry::{Failed, RetryPolicy, retry, retry_after, retryable_status};
+use super::{Error, show_url, tls};
+use reqwest::header::WWW_AUTHENTICATE;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use url::Url;
 
@@ -76,30 +75,6 @@ struct ErrorEntry {
     code: Option<String>,
     #[serde(default)]
     message: Option<String>,
-}
-
-/// A short description of a transport error, with its causes (reqwest's
-/// top-level message alone says little: "error sending request").
-pub fn describe(err: &reqwest::Error) -> String {
-    let mut text = if err.is_timeout() {
-        "timed out".to_owned()
-    } else if err.is_connect() {
-        "connection failed".to_owned()
-    } else {
-        "request failed".to_owned()
-    };
-    let mut source = std::error::Error::source(err);
-    let mut last = String::new();
-    while let Some(cause) = source {
-        let message = cause.to_string();
-        if message != last {
-            text.push_str(": ");
-            text.push_str(&message);
-            last = message;
-        }
-        source = cause.source();
-    }
-    text
 }
 
 impl Registry {
@@ -168,11 +143,6 @@ impl Registry {
         })
     }
 
-    /// The URL without its query (upload state tokens stay out of errors).
-    pub fn show(url: &Url) -> String {
-        format!("{}://{}{}", url.scheme(), url.authority(), url.path())
-    }
-
     fn authorize(&self, request: RequestBuilder, scopes: &Scopes) -> (RequestBuilder, bool) {
         match self.auth.header(scopes) {
             Some(value) => (request.header(reqwest::header::AUTHORIZATION, value), true),
@@ -191,70 +161,71 @@ impl Registry {
         scopes: &Scopes,
         build: impl Fn(RequestBuilder) -> RequestBuilder,
     ) -> Result<Response, Error> {
-        let started = Instant::now();
-        let mut attempt = 0;
-        let mut challenges = 0;
+        // Answering a challenge is not a failed attempt, but a registry
+        // gets two challenges per request at most.
+        let challenges = AtomicU32::new(0);
+        retry(
+            &self.retry,
+            |_| self.attempt(&method, url, scopes, &build, &challenges),
+            |failure, delay| tracing::debug!("{failure}; retrying in {delay:?}"),
+        )
+        .await
+    }
+
+    /// One attempt of [`Registry::send`], auth challenges included.
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        scopes: &Scopes,
+        build: &impl Fn(RequestBuilder) -> RequestBuilder,
+        challenges: &AtomicU32,
+    ) -> Result<Response, Failed> {
         loop {
-            attempt += 1;
             self.auth.prepare(&self.http, &self.retry, scopes).await?;
             let request = build(self.http.request(method.clone(), url.clone()));
             let (request, sent) = self.authorize(request, scopes);
             let sent_at = Instant::now();
             let outcome = request.send().await;
-            trace_request(&method, url, &outcome, sent_at);
-            let (failure, retry_after) = match outcome {
-                Ok(response) if response.status() == StatusCode::UNAUTHORIZED && challenges < 2 => {
-                    challenges += 1;
-                    attempt -= 1;
-                    let header = response
-                        .headers()
-                        .get(WWW_AUTHENTICATE)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned);
-                    if sent {
-                        self.auth.forget(scopes);
-                    }
-                    match self
-                        .auth
-                        .challenge(&self.http, &self.retry, header.as_deref(), scopes, sent)
-                        .await?
-                    {
-                        Retry::Again => continue,
-                        Retry::GiveUp(message) => {
-                            return Err(Error::Unauthorized {
-                                registry: self.address.clone(),
-                                message,
-                            });
-                        }
-                    }
-                }
-                Ok(response) if retryable_status(response.status()) => {
-                    let retry_after = retry_after(&response);
-                    (self.error(&method, url, response).await, retry_after)
-                }
-                Ok(response) => return Ok(response),
-                Err(err) => (self.transport_error(&method, url, &err), None),
+            trace_request(method, url, &outcome, sent_at);
+            let response = match outcome {
+                Ok(response) => response,
+                Err(err) => return Err(self.transport_error(method, url, &err).into()),
             };
-            let delay = self.retry.next_delay(
-                attempt,
-                started.elapsed(),
-                retry_after,
-                &mut rand::thread_rng(),
-            );
-            match delay {
-                Some(delay) => {
-                    tracing::debug!("{failure}; retrying in {delay:?}");
-                    tokio::time::sleep(delay).await;
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED && challenges.load(Ordering::Relaxed) < 2 {
+                challenges.fetch_add(1, Ordering::Relaxed);
+                let header = response
+                    .headers()
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                if sent {
+                    self.auth.forget(scopes);
                 }
-                None if attempt > 1 => {
-                    return Err(Error::GaveUp {
-                        attempts: attempt,
-                        elapsed_secs: started.elapsed().as_secs(),
-                        last: Box::new(failure),
-                    });
+                match self
+                    .auth
+                    .challenge(&self.http, &self.retry, header.as_deref(), scopes, sent)
+                    .await?
+                {
+                    Retry::Again => continue,
+                    Retry::GiveUp(message) => {
+                        return Err(Error::Unauthorized {
+                            registry: self.address.clone(),
+                            message,
+                        }
+                        .into());
+                    }
                 }
-                None => return Err(failure),
             }
+            if !retryable_status(status) {
+                return Ok(response);
+            }
+            let retry_after = retry_after(&response);
+            return Err(Failed {
+                error: self.error(method, url, response).await,
+                retry_after,
+            });
         }
     }
 
@@ -305,11 +276,7 @@ impl Registry {
         url: &Url,
         err: &reqwest::Error,
     ) -> Error {
-        Error::Transport {
-            method: method.to_string(),
-            url: Registry::show(url),
-            message: describe(err),
-        }
+        Error::transport(method.as_str(), url, err)
     }
 
     /// The error for an unexpected response, from its OCI error body.
@@ -345,7 +312,7 @@ impl Registry {
             },
             status => Error::Http {
                 method: method.to_string(),
-                url: Registry::show(url),
+                url: show_url(url),
                 status,
                 code,
                 message,
@@ -397,10 +364,89 @@ fn trace_request(
     }
 }
 
-fn retry_after(response: &Response) -> Option<Duration> {
-    response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v: &HeaderValue| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, SystemTime::now()))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A TLS server on loopback with a certificate for `names`, signed by
+    /// a fresh CA; counts the connections it accepts. Returns its port,
+    /// the CA and the counter.
+    async fn tls_server(names: &[&str]) -> (u16, String, Arc<AtomicUsize>) {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let generated = crate::server::tls::generate(&names).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert, &generated.cert_pem).unwrap();
+        std::fs::write(&key, &generated.key_pem).unwrap();
+        let config = crate::server::tls::server_config(&cert, &key).unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let _ = acceptor.accept(stream).await;
+                });
+            }
+        });
+        (port, generated.ca_pem, accepted)
+    }
+
+    fn registry(port: u16, ca: Option<String>) -> Registry {
+        let mut options = RegistryOptions::new(format!("127.0.0.1:{port}"));
+        options.certs_dirs = Vec::new();
+        options.ca_pems = ca.into_iter().map(|pem| ("test CA".into(), pem)).collect();
+        Registry::new(options).unwrap()
+    }
+
+    /// Issue 8: certificate errors are permanent; the default policy would
+    /// retry a transient failure six times over several seconds.
+    #[tokio::test]
+    async fn certificate_errors_are_not_retried() {
+        // Unknown issuer: the CA is not trusted.
+        let (port, _, accepted) = tls_server(&["127.0.0.1"]).await;
+        let started = Instant::now();
+        let err = registry(port, None).ping().await.unwrap_err();
+        assert!(matches!(err, Error::Certificate { .. }), "{err:?}");
+        assert!(err.to_string().contains("UnknownIssuer"), "{err}");
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "one attempt");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        // Trusted CA, but the certificate names another host.
+        let (port, ca, accepted) = tls_server(&["other.example"]).await;
+        let err = registry(port, Some(ca)).ping().await.unwrap_err();
+        assert!(matches!(err, Error::Certificate { .. }), "{err:?}");
+        assert!(err.to_string().contains("not valid for name"), "{err}");
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "one attempt");
+    }
+
+    #[tokio::test]
+    async fn connection_failures_are_transient() {
+        // Nothing listens: a transport error, retried within the policy.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut options = RegistryOptions::new(format!("127.0.0.1:{port}"));
+        options.certs_dirs = Vec::new();
+        options.retry = RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(1),
+            budget: Duration::from_secs(5),
+        };
+        let err = Registry::new(options).unwrap().ping().await.unwrap_err();
+        match err {
+            Error::GaveUp { attempts, last, .. } => {
+                assert_eq!(attempts, 2);
+                assert!(matches!(*last, Error::Transport { .. }), "{last:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -1,6 +1,5 @@
 //! The verifying stream every blob passes through on its way to a
-//! destination, and the client's digest helpers; hashing itself is
-//! [`crate::digest`].
+//! destination; digests and hashing themselves are [`crate::digest`].
 //!
 //! The stream checks size and digest *before* it hands over the last byte,
 //! so an upload with a `Content-Length` is never completed with content that
@@ -8,19 +7,17 @@
 //! the upload. Pure data handling; no I/O of its own.
 
 use super::Error;
-use crate::digest::{Algorithm, Hasher};
+use crate::digest::{Algorithm, Digest, Hasher};
 use bytes::Bytes;
 use futures_util::Stream;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-/// The digest (`algorithm:hex`) of `data` with `like`'s algorithm (sha256
-/// when unknown).
-pub fn digest_like(like: &str, data: &[u8]) -> String {
-    let mut hasher = Hasher::new(Algorithm::of(like).unwrap_or(Algorithm::Sha256));
-    hasher.update(data);
-    hasher.finish().to_string()
+/// The digest of `data` with the algorithm `like` names (`sha256:…`,
+/// `sha512:…`; sha256 when it names none we know).
+pub fn digest_like(like: &str, data: &[u8]) -> Digest {
+    Digest::of(Algorithm::of(like).unwrap_or(Algorithm::Sha256), data)
 }
 
 /// Where the verifying stream leaves its reason when it fails, so the
@@ -36,7 +33,7 @@ pub type OnBytes = Box<dyn Fn(u64) + Send + Sync>;
 pub struct Verified<S> {
     inner: S,
     what: String,
-    expected: String,
+    expected: Digest,
     size: u64,
     seen: u64,
     hasher: Option<Hasher>,
@@ -48,17 +45,17 @@ impl<S> Verified<S> {
     pub fn new(
         inner: S,
         what: String,
-        expected: &str,
+        expected: &Digest,
         size: u64,
         failure: FailureSlot,
     ) -> Verified<S> {
         Verified {
             inner,
             what,
-            expected: expected.to_owned(),
+            expected: expected.clone(),
             size,
             seen: 0,
-            hasher: Algorithm::of(expected).map(Hasher::new),
+            hasher: Some(Hasher::new(expected.algorithm)),
             failure,
             on_bytes: None,
         }
@@ -113,12 +110,12 @@ where
                 }
                 // Only an empty blob reaches the end with its hash unchecked.
                 if let Some(hasher) = this.hasher.take() {
-                    let actual = hasher.finish().to_string();
+                    let actual = hasher.finish();
                     if actual != this.expected {
                         let err = Error::DigestMismatch {
                             what: this.what.clone(),
-                            expected: this.expected.clone(),
-                            actual,
+                            expected: this.expected.to_string(),
+                            actual: actual.to_string(),
                         };
                         return this.fail(err);
                     }
@@ -139,16 +136,12 @@ where
                     hasher.update(&chunk);
                 }
                 if this.seen == this.size {
-                    let actual = this
-                        .hasher
-                        .take()
-                        .map(|hasher| hasher.finish().to_string())
-                        .unwrap_or_default();
-                    if actual != this.expected {
+                    let actual = this.hasher.take().map(Hasher::finish);
+                    if actual.as_ref() != Some(&this.expected) {
                         let err = Error::DigestMismatch {
                             what: this.what.clone(),
-                            expected: this.expected.clone(),
-                            actual,
+                            expected: this.expected.to_string(),
+                            actual: actual.map(|d| d.to_string()).unwrap_or_default(),
                         };
                         return this.fail(err);
                     }
@@ -181,7 +174,7 @@ mod tests {
 
     async fn run(
         parts: &[&'static [u8]],
-        digest: &str,
+        digest: &Digest,
         size: u64,
     ) -> (Vec<Result<Bytes, String>>, Option<Error>) {
         let slot = FailureSlot::default();
@@ -197,10 +190,14 @@ mod tests {
     fn digest_like_follows_the_prefix_or_falls_back_to_sha256() {
         let sha256_empty =
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-        assert_eq!(digest_like("sha256:", b""), sha256_empty);
-        assert_eq!(digest_like("md5:00", b""), sha256_empty);
-        assert_eq!(digest_like("", b""), sha256_empty);
-        assert!(digest_like("sha512:x", b"").starts_with("sha512:"));
+        assert_eq!(digest_like("sha256:", b"").to_string(), sha256_empty);
+        assert_eq!(digest_like("md5:00", b"").to_string(), sha256_empty);
+        assert_eq!(digest_like("", b"").to_string(), sha256_empty);
+        assert!(
+            digest_like("sha512:x", b"")
+                .to_string()
+                .starts_with("sha512:")
+        );
     }
 
     #[tokio::test]
@@ -223,8 +220,8 @@ mod tests {
             Some(Error::DigestMismatch {
                 expected, actual, ..
             }) => {
-                assert_eq!(expected, digest);
-                assert_eq!(actual, digest_like("sha256:", b"hello WORLD"));
+                assert_eq!(expected, digest.to_string());
+                assert_eq!(actual, digest_like("sha256:", b"hello WORLD").to_string());
             }
             other => panic!("{other:?}"),
         }
@@ -233,7 +230,7 @@ mod tests {
     #[tokio::test]
     async fn short_and_long_streams_fail() {
         let digest = digest_like("sha512:", b"abc");
-        assert!(digest.starts_with("sha512:"));
+        assert!(digest.to_string().starts_with("sha512:"));
         let (out, failure) = run(&[b"ab"], &digest, 3).await;
         assert!(out.last().unwrap().is_err());
         assert!(matches!(

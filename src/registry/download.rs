@@ -14,12 +14,13 @@
 
 use super::Error;
 use super::auth::Scopes;
-use super::client::{Registry, describe};
+use super::client::Registry;
+use super::retry::{Backoff, Failed};
+use crate::digest::Digest;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
 use std::sync::Arc;
-use std::time::Instant;
 
 /// A parsed `Content-Range: bytes <first>-<last>/<total>` (RFC 9110
 /// §14.4); `total` is `None` for `*`.
@@ -71,7 +72,7 @@ impl ContentRange {
 struct Source {
     registry: Arc<Registry>,
     repository: String,
-    digest: String,
+    digest: Digest,
     size: u64,
     scopes: Scopes,
 }
@@ -80,8 +81,8 @@ struct State {
     source: Source,
     body: BoxStream<'static, reqwest::Result<Bytes>>,
     received: u64,
-    resumes: u32,
-    started: Instant,
+    /// Resumes are bounded by the source registry's retry policy.
+    backoff: Backoff,
     done: bool,
 }
 
@@ -96,7 +97,7 @@ impl Download {
     pub async fn start(
         registry: &Arc<Registry>,
         repository: &str,
-        digest: &str,
+        digest: &Digest,
         size: u64,
         scopes: &Scopes,
     ) -> Result<Download, Error> {
@@ -105,14 +106,13 @@ impl Download {
             source: Source {
                 registry: registry.clone(),
                 repository: repository.to_owned(),
-                digest: digest.to_owned(),
+                digest: digest.clone(),
                 size,
                 scopes: scopes.clone(),
             },
             body: response.bytes_stream().boxed(),
             received: 0,
-            resumes: 0,
-            started: Instant::now(),
+            backoff: Backoff::new(&registry.retry),
             done: false,
         };
         Ok(Download {
@@ -150,33 +150,24 @@ async fn next(mut state: State) -> Option<(Result<Bytes, Error>, State)> {
         let source = &state.source;
         let registry = &source.registry;
         let url = registry.url(&format!("{}/blobs/{}", source.repository, source.digest));
-        let broke = Error::Transport {
-            method: "GET".into(),
-            url: Registry::show(&url),
-            message: describe(&broke),
-        };
+        let broke = Error::transport("GET", &url, &broke);
         if state.received >= source.size {
             state.done = true;
             return Some((Err(broke), state));
         }
-        let delay = registry.retry.next_delay(
-            state.resumes + 1,
-            state.started.elapsed(),
-            None,
-            &mut rand::thread_rng(),
-        );
-        let Some(delay) = delay else {
+        let broke = Failed::from(broke);
+        let Some(delay) = state.backoff.after(&broke) else {
             state.done = true;
-            return Some((Err(broke), state));
+            return Some((Err(broke.error), state));
         };
         tracing::warn!(
-            "{broke}; resuming `{}` at byte {} of {} in {delay:?}",
+            "{}; resuming `{}` at byte {} of {} in {delay:?}",
+            broke.error,
             source.digest,
             state.received,
             source.size
         );
         tokio::time::sleep(delay).await;
-        state.resumes += 1;
         let resumed = registry
             .get_blob_from(
                 &source.repository,

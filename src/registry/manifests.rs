@@ -10,7 +10,7 @@ use super::Error;
 use super::auth::Scopes;
 use super::client::Registry;
 use super::digest::digest_like;
-use crate::reference;
+use crate::digest::{Algorithm, Digest};
 use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
@@ -28,20 +28,28 @@ pub const ACCEPT_ALL: &str = "application/vnd.oci.image.index.v1+json, applicati
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
     pub media_type: String,
-    pub digest: String,
+    pub digest: Digest,
     pub bytes: Bytes,
 }
 
-/// A content descriptor inside a manifest.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
+/// A content descriptor inside a manifest, its digest validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Descriptor {
-    #[serde(default)]
     pub media_type: Option<String>,
-    pub digest: String,
+    pub digest: Digest,
     pub size: u64,
+}
+
+/// A descriptor as written, before its digest is checked.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawDescriptor {
     #[serde(default)]
-    pub urls: Option<Vec<String>>,
+    media_type: Option<String>,
+    digest: String,
+    size: u64,
+    #[serde(default)]
+    urls: Option<Vec<String>>,
 }
 
 /// What a manifest points at.
@@ -59,11 +67,11 @@ struct Walk {
     #[serde(default)]
     media_type: Option<String>,
     #[serde(default)]
-    manifests: Option<Vec<Descriptor>>,
+    manifests: Option<Vec<RawDescriptor>>,
     #[serde(default)]
-    config: Option<Descriptor>,
+    config: Option<RawDescriptor>,
     #[serde(default)]
-    layers: Option<Vec<Descriptor>>,
+    layers: Option<Vec<RawDescriptor>>,
 }
 
 impl Manifest {
@@ -79,14 +87,14 @@ impl Manifest {
         };
         let walk: Walk = serde_json::from_slice(&self.bytes)
             .map_err(|err| bad(format!("is not valid JSON: {err}")))?;
-        let mut children = Children::default();
-        if self.is_index() {
-            children.manifests = walk
+        let (manifests, blobs) = if self.is_index() {
+            let manifests = walk
                 .manifests
                 .ok_or_else(|| bad("has no `manifests`".into()))?;
+            (manifests, Vec::new())
         } else {
             let config = walk.config.ok_or_else(|| bad("has no `config`".into()))?;
-            children.blobs.push(config);
+            let mut blobs = vec![config];
             for layer in walk.layers.unwrap_or_default() {
                 // Foreign (non-distributable) layers live elsewhere.
                 let foreign = layer.urls.as_ref().is_some_and(|urls| !urls.is_empty())
@@ -95,15 +103,27 @@ impl Manifest {
                         .as_deref()
                         .is_some_and(|t| t.contains("foreign") || t.contains("nondistributable"));
                 if !foreign {
-                    children.blobs.push(layer);
+                    blobs.push(layer);
                 }
             }
-        }
-        for descriptor in children.manifests.iter().chain(&children.blobs) {
-            reference::validate_digest(&descriptor.digest)
-                .map_err(|err| bad(format!("has a bad descriptor: {err}")))?;
-        }
-        Ok(children)
+            (Vec::new(), blobs)
+        };
+        let checked = |raw: Vec<RawDescriptor>| -> Result<Vec<Descriptor>, Error> {
+            raw.into_iter()
+                .map(|raw| {
+                    Ok(Descriptor {
+                        digest: Digest::parse(&raw.digest)
+                            .map_err(|err| bad(format!("has a bad descriptor: {err}")))?,
+                        media_type: raw.media_type,
+                        size: raw.size,
+                    })
+                })
+                .collect()
+        };
+        Ok(Children {
+            manifests: checked(manifests)?,
+            blobs: checked(blobs)?,
+        })
     }
 }
 
@@ -167,13 +187,13 @@ impl Registry {
         } else {
             header_digest
         };
-        if let Some(expected) = expected.filter(|e| e.split(':').next() == digest.split(':').next())
-        {
-            if expected != digest {
+        // A digest with another algorithm than the one computed says nothing.
+        if let Some(expected) = expected.filter(|e| Algorithm::of(e) == Some(digest.algorithm)) {
+            if expected != digest.to_string() {
                 return Err(Error::DigestMismatch {
                     what,
                     expected,
-                    actual: digest,
+                    actual: digest.to_string(),
                 });
             }
         }
@@ -191,13 +211,14 @@ impl Registry {
         })
     }
 
-    /// HEAD a manifest: its digest when it exists, `None` on 404.
+    /// HEAD a manifest: its digest when it exists, `None` on 404 (and when
+    /// the registry names no valid `Docker-Content-Digest`).
     pub async fn manifest_digest(
         &self,
         repository: &str,
         reference: &str,
         scopes: &Scopes,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<Option<Digest>, Error> {
         let url = self.url(&format!("{repository}/manifests/{reference}"));
         let response = self
             .send(Method::HEAD, &url, scopes, |r| r.header(ACCEPT, ACCEPT_ALL))
@@ -212,7 +233,7 @@ impl Registry {
             .headers()
             .get("docker-content-digest")
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned))
+            .and_then(|v| Digest::parse(v).ok()))
     }
 
     /// PUT a manifest's exact bytes under `reference` (a tag or its digest).
@@ -243,12 +264,12 @@ impl Registry {
             .get("docker-content-digest")
             .and_then(|v| v.to_str().ok())
         {
-            if returned.split(':').next() == manifest.digest.split(':').next()
-                && returned != manifest.digest
+            if Algorithm::of(returned) == Some(manifest.digest.algorithm)
+                && returned != manifest.digest.to_string()
             {
                 return Err(Error::DigestMismatch {
                     what: format!("{}/{repository}:{reference} as stored", self.address()),
-                    expected: manifest.digest.clone(),
+                    expected: manifest.digest.to_string(),
                     actual: returned.to_owned(),
                 });
             }
@@ -320,7 +341,7 @@ mod tests {
         );
         let junk = Manifest {
             media_type: OCI_MANIFEST.into(),
-            digest: String::new(),
+            digest: Digest::sha256_of(b"<html>"),
             bytes: Bytes::from_static(b"<html>"),
         };
         assert!(

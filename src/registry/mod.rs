@@ -25,6 +25,7 @@ pub use client::{Registry, RegistryOptions};
 
 use reqwest::StatusCode;
 use thiserror::Error;
+use url::Url;
 
 /// Why a registry operation failed. Messages name the registry and what was
 /// asked for; they never carry credentials or tokens.
@@ -86,6 +87,15 @@ pub enum Error {
         url: String,
         message: String,
     },
+    /// TLS refused the server's certificate: an unknown issuer, a name it
+    /// is not valid for, an expired or malformed certificate. Trying again
+    /// does not help; the trust configuration must change.
+    #[error("{method} {url}: {message}")]
+    Certificate {
+        method: String,
+        url: String,
+        message: String,
+    },
     /// Retries did not help within the time budget; `last` is the final
     /// failure.
     #[error("gave up after {attempts} attempts in {elapsed_secs}s: {last}")]
@@ -105,20 +115,90 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether trying the same operation again could succeed: connection
-    /// failures, 408, 429 and 5xx (except 501/505), truncated transfers.
+    /// Whether trying the same operation again could succeed (see
+    /// [`retry::classify`]).
     pub fn is_transient(&self) -> bool {
-        match self {
-            Error::Transport { .. } => true,
-            Error::Http { status, code, .. } => {
-                retry::retryable_status(*status) || code.as_deref() == Some("BLOB_UPLOAD_UNKNOWN")
+        retry::classify(self) == retry::Failure::Transient
+    }
+
+    /// The error for a request that got no answer: [`Error::Certificate`]
+    /// when TLS refused the server's certificate, else [`Error::Transport`].
+    pub fn transport(method: &str, url: &Url, err: &reqwest::Error) -> Error {
+        let (method, url, message) = (method.to_owned(), show_url(url), describe(err));
+        if refused_certificate(err) {
+            Error::Certificate {
+                method,
+                url,
+                message,
             }
-            Error::SizeMismatch {
-                expected, actual, ..
-            } => actual < expected,
-            Error::RangeNotHonoured { .. } => true,
-            Error::GaveUp { .. } => false,
-            _ => false,
+        } else {
+            Error::Transport {
+                method,
+                url,
+                message,
+            }
         }
     }
+}
+
+/// A URL without its query (upload state tokens stay out of errors).
+pub fn show_url(url: &Url) -> String {
+    format!("{}://{}{}", url.scheme(), url.authority(), url.path())
+}
+
+/// The causes of `err`, outermost first. An `io::Error` wrapping another
+/// error hides that one from `source()`, so wrapped errors are unpacked
+/// too (rustls' error arrives inside two of them).
+fn causes(err: &reqwest::Error) -> Vec<&(dyn std::error::Error + 'static)> {
+    let mut causes = Vec::new();
+    let mut next = std::error::Error::source(err);
+    while let Some(cause) = next {
+        causes.push(cause);
+        let mut wrapped = cause;
+        while let Some(inner) = wrapped
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            let inner: &(dyn std::error::Error + 'static) = inner;
+            causes.push(inner);
+            wrapped = inner;
+        }
+        next = cause.source();
+    }
+    causes
+}
+
+/// Whether TLS refused the server's certificate (rather than the network
+/// failing): rustls' `InvalidCertificate` somewhere in the causes.
+fn refused_certificate(err: &reqwest::Error) -> bool {
+    causes(err).into_iter().any(|cause| {
+        matches!(
+            cause.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(_))
+        )
+    })
+}
+
+/// A short description of a transport error, with its causes (reqwest's
+/// top-level message alone says little: "error sending request").
+pub fn describe(err: &reqwest::Error) -> String {
+    let mut text = if err.is_timeout() {
+        "timed out".to_owned()
+    } else if err.is_connect() {
+        "connection failed".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    let mut source = std::error::Error::source(err);
+    let mut last = String::new();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if message != last {
+            text.push_str(": ");
+            text.push_str(&message);
+            last = message;
+        }
+        source = cause.source();
+    }
+    text
 }

@@ -5,6 +5,7 @@
 //! The engine only calls [`Observer`]; how things are shown is decided
 //! here, through the one `Printer`. Nothing here carries secrets.
 
+use crate::digest::Digest;
 use crate::output::Printer;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -24,13 +25,13 @@ pub enum BlobOutcome {
 /// called from the transfer loop.
 pub trait Observer: Send + Sync {
     /// A blob transfer starts (or restarts after a failure: `attempt` > 1).
-    fn blob_started(&self, image: &str, digest: &str, size: u64, attempt: u32);
+    fn blob_started(&self, image: &str, digest: &Digest, size: u64, attempt: u32);
     /// `bytes` more of `digest` went through.
-    fn blob_progress(&self, digest: &str, bytes: u64);
+    fn blob_progress(&self, digest: &Digest, bytes: u64);
     fn blob_finished(
         &self,
         image: &str,
-        digest: &str,
+        digest: &Digest,
         size: u64,
         outcome: BlobOutcome,
         elapsed: Duration,
@@ -43,9 +44,9 @@ pub trait Observer: Send + Sync {
 pub struct Silent;
 
 impl Observer for Silent {
-    fn blob_started(&self, _: &str, _: &str, _: u64, _: u32) {}
-    fn blob_progress(&self, _: &str, _: u64) {}
-    fn blob_finished(&self, _: &str, _: &str, _: u64, _: BlobOutcome, _: Duration) {}
+    fn blob_started(&self, _: &str, _: &Digest, _: u64, _: u32) {}
+    fn blob_progress(&self, _: &Digest, _: u64) {}
+    fn blob_finished(&self, _: &str, _: &Digest, _: u64, _: BlobOutcome, _: Duration) {}
     fn image_finished(&self, _: &str, _: &str, _: bool, _: Duration) {}
 }
 
@@ -65,13 +66,12 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
-fn short(digest: &str) -> &str {
-    let hex = digest.split_once(':').map(|(_, hex)| hex).unwrap_or(digest);
-    &hex[..hex.len().min(12)]
+fn short(digest: &Digest) -> &str {
+    &digest.hex[..digest.hex.len().min(12)]
 }
 
 /// The bars on screen, by blob digest.
-type Bars = Mutex<Vec<(String, indicatif::ProgressBar)>>;
+type Bars = Mutex<Vec<(Digest, indicatif::ProgressBar)>>;
 
 /// Progress through the `Printer`.
 pub struct PrinterObserver {
@@ -99,7 +99,7 @@ impl PrinterObserver {
         }
     }
 
-    fn with_bar(&self, digest: &str, f: impl FnOnce(&indicatif::ProgressBar)) {
+    fn with_bar(&self, digest: &Digest, f: impl FnOnce(&indicatif::ProgressBar)) {
         if let Some((_, bars)) = &self.bars {
             if let Ok(bars) = bars.lock() {
                 if let Some((_, bar)) = bars.iter().find(|(d, _)| d == digest) {
@@ -109,7 +109,7 @@ impl PrinterObserver {
         }
     }
 
-    fn remove_bar(&self, digest: &str) {
+    fn remove_bar(&self, digest: &Digest) {
         if let Some((multi, bars)) = &self.bars {
             if let Ok(mut bars) = bars.lock() {
                 if let Some(index) = bars.iter().position(|(d, _)| d == digest) {
@@ -123,7 +123,7 @@ impl PrinterObserver {
 }
 
 impl Observer for PrinterObserver {
-    fn blob_started(&self, image: &str, digest: &str, size: u64, attempt: u32) {
+    fn blob_started(&self, image: &str, digest: &Digest, size: u64, attempt: u32) {
         if attempt > 1 {
             self.line(format!(
                 "retrying blob {} of {image} (attempt {attempt})",
@@ -137,19 +137,19 @@ impl Observer for PrinterObserver {
                     .progress(size, &format!("{} {image}", short(digest))),
             );
             if let Ok(mut bars) = bars.lock() {
-                bars.push((digest.to_owned(), bar));
+                bars.push((digest.clone(), bar));
             }
         }
     }
 
-    fn blob_progress(&self, digest: &str, bytes: u64) {
+    fn blob_progress(&self, digest: &Digest, bytes: u64) {
         self.with_bar(digest, |bar| bar.inc(bytes));
     }
 
     fn blob_finished(
         &self,
         image: &str,
-        digest: &str,
+        digest: &Digest,
         size: u64,
         outcome: BlobOutcome,
         elapsed: Duration,
@@ -199,7 +199,7 @@ mod tests {
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_bytes(1 << 30), "1.0 GiB");
         assert_eq!(
-            short(&format!("sha256:{}", "ab".repeat(32))),
+            short(&Digest::parse(&format!("sha256:{}", "ab".repeat(32))).unwrap()),
             "abababababab"
         );
     }

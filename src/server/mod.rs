@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod buildset;
+pub mod buildset_run;
 pub mod config;
 pub mod error;
 pub mod handlers;

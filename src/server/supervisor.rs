@@ -1,7 +1,8 @@
 //! Keeping a registry alive after the command that started it has exited:
 //! detaching a supervisor into its own session, the supervisor's restart
 //! loop, and stopping it again. Where systemd is PID 1 the registry runs as
-//! a transient `systemd-run` unit with `Restart=always` instead.
+//! a transient `systemd-run` unit with `Restart=always` instead. Detection,
+//! spawning, signals and waits are [`crate::host::services`]'s.
 //!
 //! The supervisor is this binary (`registry supervise`, hidden): it calls
 //! `setsid`, records its pid in `<run>/supervisor.pid`, runs `registry serve
@@ -9,11 +10,12 @@
 //! both. Secrets reach the server only through the 0600 config file, never
 //! through argv or the environment. No registry protocol here.
 
-use anyhow::{Context, Result, bail};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use crate::host::Host;
+use crate::host::services::{self, Detach, Systemd};
+use anyhow::{Context, Result};
+use nix::sys::signal::Signal;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Files of a supervised registry under its run directory.
@@ -48,12 +50,11 @@ impl RunDir {
     }
 
     /// The running supervisor's pid, if its pidfile names a live supervisor.
-    pub fn running_pid(&self) -> Option<Pid> {
-        let text = std::fs::read_to_string(self.pidfile()).ok()?;
-        let pid = Pid::from_raw(text.trim().parse().ok()?);
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let ours = String::from_utf8_lossy(&cmdline).contains("supervise");
-        (ours && kill(pid, None).is_ok()).then_some(pid)
+    pub fn running_pid(&self) -> Option<i32> {
+        let pid = services::live_pid(&self.pidfile())?;
+        let ours =
+            services::cmdline(pid).is_ok_and(|argv| argv.iter().any(|arg| arg == "supervise"));
+        ours.then_some(pid)
     }
 
     /// The systemd unit running the registry, if it was started that way.
@@ -65,22 +66,15 @@ impl RunDir {
     }
 }
 
-/// Whether systemd manages this machine (PID 1) and `systemd-run` exists.
-pub fn systemd_available() -> bool {
-    Path::new("/run/systemd/system").is_dir()
-        && std::fs::read_to_string("/proc/1/comm").is_ok_and(|comm| comm.trim() == "systemd")
-        && Command::new("systemd-run")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success())
+/// systemd, when it manages this machine and can run transient units.
+fn systemd() -> Option<Systemd> {
+    Systemd::of(&Host::new("/")).filter(Systemd::can_run_transient)
 }
 
 /// How a detached registry was started.
 pub enum Started {
-    /// Our supervisor; the handle lets the caller notice an early death.
-    Supervisor(Child),
+    /// Our supervisor, with its pid (to notice an early death).
+    Supervisor(u32),
     Systemd(String),
 }
 
@@ -89,43 +83,32 @@ pub fn start(config: &Path, run: &RunDir, unit: &str) -> Result<Started> {
     std::fs::create_dir_all(&run.dir)
         .with_context(|| format!("failed to create `{}`", run.dir.display()))?;
     let exe = std::env::current_exe().context("failed to find the zuul-image binary")?;
-    if systemd_available() {
-        let status = Command::new("systemd-run")
-            .arg(format!("--unit={unit}"))
-            .args([
-                "--property=Restart=always",
-                "--property=RestartSec=1",
-                "--quiet",
-                "--collect",
-            ])
-            .arg(&exe)
-            .args(["registry", "serve", "--config"])
-            .arg(config)
-            .stdin(Stdio::null())
-            .status()
-            .context("failed to run `systemd-run`")?;
-        if !status.success() {
-            bail!("`systemd-run --unit={unit}` failed with {status}");
-        }
+    let exe = exe.display().to_string();
+    let config = config.display().to_string();
+    if let Some(systemd) = systemd() {
+        let argv = [
+            exe,
+            "registry".into(),
+            "serve".into(),
+            "--config".into(),
+            config,
+        ];
+        systemd.run_transient(unit, &["Restart=always", "RestartSec=1"], &argv)?;
         crate::fs::write_atomic(&run.unit_file(), unit.as_bytes(), crate::fs::PUBLIC)?;
         return Ok(Started::Systemd(unit.to_owned()));
     }
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(run.log())
-        .with_context(|| format!("failed to open `{}`", run.log().display()))?;
-    let child = Command::new(exe)
-        .args(["registry", "supervise", "--config"])
-        .arg(config)
-        .arg("--run-dir")
-        .arg(&run.dir)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()
+    let argv = [
+        exe,
+        "registry".into(),
+        "supervise".into(),
+        "--config".into(),
+        config,
+        "--run-dir".into(),
+        run.dir.display().to_string(),
+    ];
+    let pid = services::spawn_detached(&argv, &run.log(), Detach::SelfDetaching)
         .context("failed to start the registry supervisor")?;
-    Ok(Started::Supervisor(child))
+    Ok(Started::Supervisor(pid))
 }
 
 /// The supervisor's main loop (`registry supervise`).
@@ -163,7 +146,7 @@ pub async fn supervise(config: &Path, run: &RunDir) -> Result<()> {
             }
             () = &mut shutdown => {
                 if let Some(pid) = child.id() {
-                    let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+                    let _ = services::send(pid as i32, Signal::SIGTERM);
                 }
                 if tokio::time::timeout(Duration::from_secs(25), child.wait()).await.is_err() {
                     let _ = child.kill().await;
@@ -179,31 +162,19 @@ pub async fn supervise(config: &Path, run: &RunDir) -> Result<()> {
 /// Stop a supervised registry; `false` when none was running.
 pub fn stop(run: &RunDir) -> Result<bool> {
     if let Some(unit) = run.unit() {
-        let status = Command::new("systemctl")
-            .args(["stop", &unit])
-            .status()
-            .context("failed to run `systemctl stop`")?;
+        let stopped = Systemd.run(&["stop", &unit]);
         let _ = std::fs::remove_file(run.unit_file());
-        return Ok(status.success());
+        if let Err(err) = &stopped {
+            tracing::warn!("{err}");
+        }
+        return Ok(stopped.is_ok());
     }
     let Some(pid) = run.running_pid() else {
         let _ = std::fs::remove_file(run.pidfile());
         return Ok(false);
     };
-    kill(pid, Signal::SIGTERM)
-        .with_context(|| format!("failed to signal the supervisor (pid {pid})"))?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while kill(pid, None).is_ok() && Instant::now() < deadline {
-        // A zombie of our own child counts as gone.
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if state.split_whitespace().nth(2) == Some("Z") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    if kill(pid, None).is_ok() && Instant::now() >= deadline {
-        bail!("the registry supervisor (pid {pid}) did not stop within 30s");
-    }
+    services::terminate(pid, Duration::from_secs(30))
+        .with_context(|| format!("failed to stop the registry supervisor (pid {pid})"))?;
     let _ = std::fs::remove_file(run.pidfile());
     Ok(true)
 }
