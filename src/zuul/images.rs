@@ -84,6 +84,14 @@ impl Images {
         } else {
             return Ok(None);
         };
+        Images::from_var(vars, source)
+    }
+
+    /// Read one list, `None` when that variable is not defined.
+    pub fn from_var(vars: &Vars, source: ImageSource) -> Result<Option<Images>, Error> {
+        if !vars.contains(source.var()) {
+            return Ok(None);
+        }
         let name = source.var();
         let value = vars.get(name).unwrap_or(&serde_json::Value::Null);
         if !value.is_array() {

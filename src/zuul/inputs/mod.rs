@@ -22,6 +22,7 @@
 
 pub mod ensure_docker;
 pub mod env;
+pub mod family;
 pub mod intermediate;
 pub mod run_registry;
 pub mod use_registry;
