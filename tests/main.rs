@@ -15,6 +15,7 @@ mod ensure_docker;
 mod harness;
 mod intermediate;
 mod pause;
+mod real_zuul;
 mod registry;
 mod results;
 mod roles_compat;

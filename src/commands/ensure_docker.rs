@@ -128,6 +128,7 @@ fn on_path(program: &str) -> bool {
 
 pub async fn run(args: Args, ctx: &Context) -> Result<()> {
     let host = args.host.host();
+    crate::host::privilege::require_root("ensure-docker", &host)?;
     let settings = settings(&args, ctx, &host)?;
     let api = use_buildset_registry::docker_api(&host, args.docker_host.as_deref())?;
     let dockerd = Dockerd {

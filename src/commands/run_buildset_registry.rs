@@ -133,6 +133,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         return ctx.emit(&ReturnData::default());
     }
     let settings = resolve(&args, ctx)?;
+    crate::host::privilege::require_root_for_port("run-buildset-registry", settings.port)?;
     let layout = Layout::new(&settings.root);
     if args.stop {
         return super::registry::stop(&layout.run(), ctx);

@@ -113,6 +113,7 @@ pub fn docker_api(host: &Host, given: Option<&str>) -> Result<DockerHost> {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<()> {
+    crate::host::privilege::require_root(COMMAND, &args.host.host())?;
     apply(args, ctx).await?;
     ctx.emit(&zuul::results::ReturnData::default())
 }

@@ -24,6 +24,7 @@ pub mod network;
 pub mod nudge;
 pub mod packages;
 pub mod plan;
+pub mod privilege;
 pub mod registries_conf;
 pub mod services;
 pub mod toml;
@@ -49,6 +50,8 @@ pub enum Error {
     UnknownUser { user: String, file: String },
     #[error("{0}")]
     Input(String),
+    #[error("`{command}` must run as root ({why}): use sudo, or `become: true` in Ansible")]
+    NotRoot { command: String, why: String },
 }
 
 impl Error {
