@@ -15,6 +15,7 @@ mod ensure_docker;
 mod harness;
 mod intermediate;
 mod pause;
+mod privilege;
 mod real_zuul;
 mod registry;
 mod results;
