@@ -16,7 +16,8 @@
 # ZUUL_IMAGE_TEST_KEEP=1 keeps the work directory for a post-mortem.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-zuul=$repo/target/zuul
+# The real path: bubblewrap binds the venv by the path Python reports.
+zuul=$(realpath -m "$repo/target/zuul")
 
 say() { printf '==> %s\n' "$*" >&2; }
 

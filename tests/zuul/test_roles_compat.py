@@ -239,6 +239,12 @@ class RolesCompatUnderZuul(AnsibleZuulTestCase):
         }])
         self.assertTrue(os.path.getsize(os.path.join(
             NODE_HOME, 'zuul-output/logs/buildset-registry.log')) > 0)
+        # ensure-docker got the site's mirror, use-buildset-registry put
+        # the buildset registry first.
+        with open('/etc/docker/daemon.json') as f:
+            mirrors = json.load(f)['registry-mirrors']
+        self.assertEqual(mirrors, ['https://zuul-jobs.buildset-registry:5001/',
+                                   'http://mirror.example.org:8082'])
 
         # On a real site A's node is gone by now: stop its registry, so
         # B can get the image only from its own buildset registry.
@@ -255,7 +261,12 @@ class RolesCompatUnderZuul(AnsibleZuulTestCase):
         registry = self.assertBuild('yoursite-buildset-registry', 'org/app',
                                     'SUCCESS')
         self.assertBuild('check-base-image', 'org/app', 'SUCCESS')
-        self.assertIn('Job paused', self.job_output(registry))
+        output = self.job_output(registry)
+        self.assertIn('Job paused', output)
+        # zuul-image's log lines (stderr) are merged into the command's
+        # output, as Zuul does by default, and the data still came back.
+        self.assertIn('pausing this job so its children can use the '
+                      'buildset registry', output)
 
         # B's buildset registry holds A's image under its own name.
         status, headers, _ = registry_request(
