@@ -243,8 +243,8 @@ class RolesCompatUnderZuul(AnsibleZuulTestCase):
         # the buildset registry first.
         with open('/etc/docker/daemon.json') as f:
             mirrors = json.load(f)['registry-mirrors']
-        self.assertEqual(mirrors, ['https://zuul-jobs.buildset-registry:5001/',
-                                   'http://mirror.example.org:8082'])
+        self.assertEqual(mirrors[0], 'https://zuul-jobs.buildset-registry:5001/')
+        self.assertIn('http://mirror.example.org:8082', mirrors)
 
         # On a real site A's node is gone by now: stop its registry, so
         # B can get the image only from its own buildset registry.
