@@ -16,6 +16,8 @@ mod ensure_docker;
 mod harness;
 mod intermediate;
 mod pause;
+mod privilege;
+mod real_zuul;
 mod registry;
 mod results;
 mod roles_compat;

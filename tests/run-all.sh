@@ -15,7 +15,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-packages=(docker.io docker-registry skopeo buildah podman busybox-static apache2-utils ca-certificates iproute2)
+packages=(docker.io docker-registry skopeo buildah podman busybox-static apache2-utils ca-certificates iproute2
+  zookeeper mariadb-server bubblewrap openssh-server sudo tini)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -47,6 +48,15 @@ PY
 chmod +x "$venv/bin/python-zuul"
 export ZUUL_IMAGE_TEST_ANSIBLE="$PWD/$venv/bin"
 export ZUUL_IMAGE_TEST_ZUUL_SRC="$PWD/$venv/zuul-src"
+
+# Zuul 14.3.0 for the real-Zuul test (tests/real_zuul.rs): its sdist and
+# test harness, a venv on the system python, the executor's Ansible
+# versions; cached in target/zuul/ (minutes the first time, seconds after).
+say "preparing Zuul for the real-Zuul test (tests/zuul/setup.sh)"
+zuul_setup_started=$SECONDS
+tests/zuul/setup.sh
+say "Zuul prepared in $((SECONDS - zuul_setup_started)) s"
+export ZUUL_IMAGE_TEST_ZUUL="$PWD/target/zuul"
 
 say "cargo fmt --check"
 cargo fmt --check

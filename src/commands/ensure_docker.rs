@@ -43,6 +43,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<()> {
+    crate::host::privilege::require_root("ensure-docker", &args.host.host())?;
     let flags = EnsureDockerFlags {
         user: args.user,
         docker_host: args.docker_host,

@@ -53,6 +53,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         RunRegistry::Stop { root } => return super::registry::stop(&Layout::new(&root).run(), ctx),
         RunRegistry::Start(settings) => settings,
     };
+    crate::host::privilege::require_root_for_port("run-buildset-registry", settings.port)?;
     let connection = Connection {
         host: settings.host.clone(),
         port: settings.port,

@@ -42,6 +42,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ctx: &Context) -> Result<()> {
+    crate::host::privilege::require_root("use-buildset-registry", &args.host.host())?;
     let flags = UseRegistryFlags {
         clients: ClientFlags {
             namespaces: args.namespaces,

@@ -26,6 +26,7 @@ pub mod network;
 pub mod nudge;
 pub mod packages;
 pub mod plan;
+pub mod privilege;
 pub mod registries_conf;
 pub mod services;
 pub mod toml;
@@ -62,6 +63,9 @@ pub enum Error {
     },
     #[error("`docker_mirror_base_url` is empty while `use_upstream_docker` is true")]
     EmptyMirrorBaseUrl,
+    /// The command changes the machine and this process is not root.
+    #[error("`{command}` must run as root ({why}): use sudo, or `become: true` in Ansible")]
+    NotRoot { command: String, why: String },
 }
 
 impl crate::exit::Classify for Error {
