@@ -27,7 +27,7 @@ end
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_needs_command" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -s q -l quiet -d 'Print only warnings and errors'
@@ -54,7 +54,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l 
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -s q -l quiet -d 'Print only warnings and errors'
@@ -67,7 +67,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-regis
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l stop -d 'Stop the registry running from the root instead'
@@ -83,7 +83,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-regis
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -s q -l quiet -d 'Print only warnings and errors'
@@ -94,7 +94,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermed
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -s q -l quiet -d 'Print only warnings and errors'
@@ -108,7 +108,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermedia
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -s q -l quiet -d 'Print only warnings and errors'
@@ -118,7 +118,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermedia
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s q -l quiet -d 'Print only warnings and errors'
@@ -128,7 +128,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s V 
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s q -l quiet -d 'Print only warnings and errors'
@@ -138,7 +138,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s V
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s q -l quiet -d 'Print only warnings and errors'
@@ -148,7 +148,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s 
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s q -l quiet -d 'Print only warnings and errors'
@@ -158,7 +158,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s V -l ver
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s q -l quiet -d 'Print only warnings and errors'
@@ -180,7 +180,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l no-anonymous-read -d 'Refuse anonymous pulls (they are allowed by default)'
@@ -193,7 +193,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l dry-run -d 'Say what would be removed without removing it'
@@ -205,7 +205,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -s q -l quiet -d 'Print only warnings and errors'
@@ -217,7 +217,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s q -l quiet -d 'Print only warnings and errors'
@@ -232,7 +232,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -s q -l quiet -d 'Print only warnings and errors'

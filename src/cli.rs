@@ -56,7 +56,8 @@ pub struct GlobalArgs {
     /// More diagnostics on stderr (-v debug, -vv trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Colour on stderr.
+    /// Colour on stderr; `auto`: only when stderr is a terminal and
+    /// `NO_COLOR` is not set.
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     pub color: Color,
 }

@@ -29,7 +29,7 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
         Ok(cli) => cli,
         Err(err) => return output::clap_error(&err),
     };
-    output::init_tracing(cli.global.verbose, cli.global.quiet);
+    output::init_tracing(cli.global.verbose, cli.global.quiet, cli.global.color);
     match commands::run(cli).await {
         Ok(()) => ExitStatus::Success,
         Err(err) => {

@@ -10,6 +10,7 @@
 mod support;
 
 mod cli;
+mod color;
 mod completions;
 mod ensure_docker;
 mod harness;
