@@ -48,6 +48,9 @@ impl Context {
     /// `docker_images` is reported before anything happens, not halfway
     /// through a job. Errors here are input errors.
     pub fn resolve(global: &GlobalArgs) -> anyhow::Result<Context> {
+        if let Some(path) = &global.results {
+            results::check_path(path)?;
+        }
         let vars = Vars::load(&global.vars, &global.extra)?;
         let zuul = validate_known(&vars)?;
         Ok(Context {
