@@ -228,7 +228,6 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OCI registry in the foreground until SIGTERM or SIGINT')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop a registry started by `run-buildset-registry`')
-            [CompletionResult]::new('supervise', 'supervise', [CompletionResultType]::ParameterValue, 'Run and restart a registry (started by `run-buildset-registry`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -292,29 +291,10 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'zuul-image;registry;supervise' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'config')
-            [CompletionResult]::new('--run-dir', '--run-dir', [CompletionResultType]::ParameterName, 'run-dir')
-            [CompletionResult]::new('--vars', '--vars', [CompletionResultType]::ParameterName, 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)')
-            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
-            [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
-            [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'zuul-image;registry;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OCI registry in the foreground until SIGTERM or SIGINT')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop a registry started by `run-buildset-registry`')
-            [CompletionResult]::new('supervise', 'supervise', [CompletionResultType]::ParameterValue, 'Run and restart a registry (started by `run-buildset-registry`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -325,9 +305,6 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             break
         }
         'zuul-image;registry;help;stop' {
-            break
-        }
-        'zuul-image;registry;help;supervise' {
             break
         }
         'zuul-image;registry;help;help' {
@@ -395,7 +372,6 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OCI registry in the foreground until SIGTERM or SIGINT')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop a registry started by `run-buildset-registry`')
-            [CompletionResult]::new('supervise', 'supervise', [CompletionResultType]::ParameterValue, 'Run and restart a registry (started by `run-buildset-registry`)')
             break
         }
         'zuul-image;help;registry;serve' {
@@ -405,9 +381,6 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             break
         }
         'zuul-image;help;registry;stop' {
-            break
-        }
-        'zuul-image;help;registry;supervise' {
             break
         }
         'zuul-image;help;completions' {

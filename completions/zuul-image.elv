@@ -215,7 +215,6 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand serve 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
             cand prune 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
             cand stop 'Stop a registry started by `run-buildset-registry`'
-            cand supervise 'Run and restart a registry (started by `run-buildset-registry`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'zuul-image;registry;serve'= {
@@ -275,28 +274,10 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'zuul-image;registry;supervise'= {
-            cand --config 'config'
-            cand --run-dir 'run-dir'
-            cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
-            cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
-            cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
-            cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
-            cand -q 'Print only warnings and errors'
-            cand --quiet 'Print only warnings and errors'
-            cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
-            cand --verbose 'More diagnostics on stderr (-v debug, -vv trace)'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
         &'zuul-image;registry;help'= {
             cand serve 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
             cand prune 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
             cand stop 'Stop a registry started by `run-buildset-registry`'
-            cand supervise 'Run and restart a registry (started by `run-buildset-registry`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'zuul-image;registry;help;serve'= {
@@ -304,8 +285,6 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
         &'zuul-image;registry;help;prune'= {
         }
         &'zuul-image;registry;help;stop'= {
-        }
-        &'zuul-image;registry;help;supervise'= {
         }
         &'zuul-image;registry;help;help'= {
         }
@@ -360,15 +339,12 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand serve 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
             cand prune 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
             cand stop 'Stop a registry started by `run-buildset-registry`'
-            cand supervise 'Run and restart a registry (started by `run-buildset-registry`)'
         }
         &'zuul-image;help;registry;serve'= {
         }
         &'zuul-image;help;registry;prune'= {
         }
         &'zuul-image;help;registry;stop'= {
-        }
-        &'zuul-image;help;registry;supervise'= {
         }
         &'zuul-image;help;completions'= {
         }

@@ -155,21 +155,20 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s q -l qui
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s h -l help -d 'Print help'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s V -l version -d 'Print version'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s q -l quiet -d 'Print only warnings and errors'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s h -l help -d 'Print help'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s V -l version -d 'Print version'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -f -a "serve" -d 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -f -a "prune" -d 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -f -a "stop" -d 'Stop a registry started by `run-buildset-registry`'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -f -a "supervise" -d 'Run and restart a registry (started by `run-buildset-registry`)'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -f -a "serve" -d 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -f -a "prune" -d 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -f -a "stop" -d 'Stop a registry started by `run-buildset-registry`'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l listen -d 'Address and port to listen on; `[::]` also accepts IPv4 clients' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l root -d 'Storage directory' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l tls-cert -d 'TLS certificate chain (PEM)' -r -F
@@ -212,22 +211,9 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -s V -l version -d 'Print version'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l config -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l run-dir -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s q -l quiet -d 'Print only warnings and errors'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s h -l help -d 'Print help'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s V -l version -d 'Print version'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "stop" -d 'Stop a registry started by `run-buildset-registry`'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "supervise" -d 'Run and restart a registry (started by `run-buildset-registry`)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
@@ -254,4 +240,3 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and __fish_seen_subcommand_from registry" -f -a "serve" -d 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and __fish_seen_subcommand_from registry" -f -a "prune" -d 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and __fish_seen_subcommand_from registry" -f -a "stop" -d 'Stop a registry started by `run-buildset-registry`'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and __fish_seen_subcommand_from registry" -f -a "supervise" -d 'Run and restart a registry (started by `run-buildset-registry`)'

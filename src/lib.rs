@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod completion;
 pub mod digest;
 pub mod engine;
 pub mod exit;
