@@ -113,6 +113,28 @@ fn issue_9_color_auto_colours_a_terminal_only_without_no_color() {
     assert!(!text.contains(ESC), "{text:?}");
 }
 
+/// A server this test started, stopped with SIGTERM at the latest when the
+/// test ends (a failed assertion must not leave it running).
+struct Stopped(std::process::Child);
+
+impl Stopped {
+    fn stop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            self.stop();
+        }
+    }
+}
+
 /// A warning of the printer (an open registry beyond loopback) and the
 /// request tracing of `registry serve -v`, in a pipe.
 #[test]
@@ -120,7 +142,7 @@ fn issue_9_server_warnings_are_plain_in_a_pipe() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("stderr.log");
     let port = crate::support::free_port();
-    let mut child = Command::new(binary())
+    let child = Command::new(binary())
         .env_remove("NO_COLOR")
         .env_remove("ZUUL_IMAGE_LOG")
         .args(["-v", "registry", "serve", "--listen"])
@@ -132,6 +154,7 @@ fn issue_9_server_warnings_are_plain_in_a_pipe() {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
+    let mut server = Stopped(child);
     let read = || std::fs::read_to_string(&log).unwrap_or_default();
     wait_until("the registry to listen", Duration::from_secs(10), || {
         read().contains("registry listening")
@@ -147,11 +170,7 @@ fn issue_9_server_warnings_are_plain_in_a_pipe() {
     wait_until("the request to be traced", Duration::from_secs(10), || {
         read().contains("DEBUG")
     });
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    );
-    let _ = child.wait();
+    server.stop();
     let text = read();
     assert!(
         text.contains("warning: no users are configured"),
