@@ -10,7 +10,9 @@
 mod support;
 
 mod cli;
+mod color;
 mod completions;
+mod docs;
 mod engine;
 mod ensure_docker;
 mod harness;
@@ -23,3 +25,4 @@ mod results;
 mod roles_compat;
 mod run_buildset_registry;
 mod use_buildset_registry;
+mod version;

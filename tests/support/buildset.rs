@@ -19,9 +19,18 @@ pub struct BuildsetRegistry {
 
 impl BuildsetRegistry {
     pub fn start() -> BuildsetRegistry {
+        BuildsetRegistry::start_with(|_| {})
+    }
+
+    /// [`BuildsetRegistry::start`], with `configure` applied to the
+    /// `run-buildset-registry` command first (its environment is the
+    /// registry's).
+    pub fn start_with(configure: impl FnOnce(&mut assert_cmd::Command)) -> BuildsetRegistry {
         let root = tempfile::tempdir().unwrap();
         let port = free_port();
-        let output = zuul_image()
+        let mut command = zuul_image();
+        configure(&mut command);
+        let output = command
             .args(["run-buildset-registry", "--host", "127.0.0.1", "--port"])
             .arg(port.to_string())
             .arg("--root")
