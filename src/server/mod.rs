@@ -180,24 +180,29 @@ async fn route_request(
             Method::DELETE => handlers::delete_manifest(state, name, reference).await,
             _ => Ok(handlers::method_not_allowed()),
         },
-        Route::Blob { digest, .. } => match method {
+        Route::Blob { name, digest } => match method {
             Method::GET | Method::HEAD => {
-                handlers::get_blob(state, &method, digest, &headers).await
+                handlers::get_blob(state, &method, name, digest, &headers).await
             }
-            Method::DELETE => handlers::delete_blob(state, digest).await,
+            Method::DELETE => handlers::delete_blob(state, name, digest).await,
             _ => Ok(handlers::method_not_allowed()),
         },
         Route::UploadStart { name } if method == Method::POST => {
-            let may_mount = match handlers::query_get(&query, "from") {
-                Some(from) if path::validate_name(from).is_ok() => state
-                    .auth
-                    .authorize(&headers, &Need::Pull(from.to_owned()), &realm)
-                    .await
-                    .is_ok(),
-                Some(_) => false,
-                None => true,
-            };
-            handlers::start_upload(state, name, query, may_mount, body).await
+            // A mount needs a `from` the caller may read; without one it
+            // is a plain upload.
+            let mut mount_from = None;
+            if let Some(from) = handlers::query_get(&query, "from") {
+                let readable = path::validate_name(from).is_ok()
+                    && state
+                        .auth
+                        .authorize(&headers, &Need::Pull(from.to_owned()), &realm)
+                        .await
+                        .is_ok();
+                if readable {
+                    mount_from = Some(from.to_owned());
+                }
+            }
+            handlers::start_upload(state, name, query, mount_from, body).await
         }
         Route::Upload { name, id } => match method {
             Method::GET => handlers::upload_status(state, name, id).await,

@@ -17,11 +17,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;
 
+mod blob_links;
 mod prune_race;
 
 struct Registry {
     app: axum::Router,
     storage: Storage,
+    /// `Authorization` sent when a request brings none of its own.
+    auth: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -52,7 +55,15 @@ impl Reply {
 }
 
 fn registry_with(users: HashMap<String, User>, anonymous_read: bool) -> Registry {
-    let dir = tempfile::tempdir().unwrap();
+    registry_on(tempfile::tempdir().unwrap(), users, anonymous_read)
+}
+
+/// A registry on storage rooted at `dir` (which may hold an older root).
+fn registry_on(
+    dir: tempfile::TempDir,
+    users: HashMap<String, User>,
+    anonymous_read: bool,
+) -> Registry {
     let storage = Storage::open(dir.path()).unwrap();
     let auth = Auth::new(
         users,
@@ -63,6 +74,7 @@ fn registry_with(users: HashMap<String, User>, anonymous_read: bool) -> Registry
     Registry {
         app: router(state),
         storage,
+        auth: None,
         _dir: dir,
     }
 }
@@ -86,6 +98,11 @@ impl Registry {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
+        if let Some(auth) = &self.auth {
+            if !headers.iter().any(|(name, _)| *name == "authorization") {
+                request = request.header("authorization", auth);
+            }
+        }
         let response = self
             .app
             .clone()
@@ -107,6 +124,22 @@ impl Registry {
 
     async fn get(&self, uri: &str) -> Reply {
         self.send("GET", uri, &[], Body::empty()).await
+    }
+
+    /// `name:tag` can be pulled through `name`: the manifest and every blob
+    /// and member it needs, each through the same repository.
+    async fn pull(&self, name: &str, reference: &str) {
+        let reply = self.get(&format!("/v2/{name}/manifests/{reference}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{name}:{reference}");
+        let (blobs, members) = crate::server::manifests::stored_references(&reply.body);
+        for blob in blobs {
+            let got = self.get(&format!("/v2/{name}/blobs/{blob}")).await;
+            assert_eq!(got.status, StatusCode::OK, "{name}:{reference} lost {blob}");
+            assert_eq!(Digest::sha256_of(&got.body), blob);
+        }
+        for member in members {
+            Box::pin(self.pull(name, &member.to_string())).await;
+        }
     }
 
     /// Push a blob monolithically; returns its digest.
@@ -212,11 +245,11 @@ async fn chunked_upload_with_order_checks_and_status() {
         format!("/v2/org/app/blobs/{digest}")
     );
 
-    // The blob is global: HEAD through any repository finds it.
+    // The blob belongs to the repository it was pushed to.
     let head = registry
         .send(
             "HEAD",
-            &format!("/v2/other/repo/blobs/{digest}"),
+            &format!("/v2/org/app/blobs/{digest}"),
             &[],
             Body::empty(),
         )
@@ -224,6 +257,15 @@ async fn chunked_upload_with_order_checks_and_status() {
     assert_eq!(head.status, StatusCode::OK);
     assert_eq!(head.header("content-length"), "12");
     assert!(head.body.is_empty());
+    let elsewhere = registry
+        .send(
+            "HEAD",
+            &format!("/v2/other/repo/blobs/{digest}"),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
     let range = registry
         .send(
             "GET",

@@ -95,7 +95,7 @@ impl Uploads {
     }
 
     fn path(&self, id: &str) -> PathBuf {
-        self.storage.uploads_dir().join(id)
+        self.storage.upload_path(id)
     }
 
     /// Open a new session for repository `name`; returns its id.
@@ -210,8 +210,17 @@ impl Uploads {
             });
         }
         let storage = self.storage.clone();
-        let blob = digest.clone();
-        blocking(move || storage.commit_file(&path, &blob)).await?;
+        let (blob, repository) = (digest.clone(), name.to_owned());
+        let upload = id.to_owned();
+        // The blob first, then the link: a crash between leaves content no
+        // repository links, which prune removes; never a link to nothing.
+        tokio::task::spawn_blocking(move || {
+            storage.commit_upload(&upload, &blob)?;
+            storage.link_blob(&repository, &blob)
+        })
+        .await
+        .map_err(|err| Error::Io(std::io::Error::other(err)))??;
+        drop(path);
         self.lock_map().remove(id);
         Ok(session.offset)
     }
