@@ -14,6 +14,7 @@ use crate::digest::{Digest, Hasher};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use std::io::{Seek, SeekFrom};
 use std::sync::Arc;
 use tokio::io::AsyncReadExt;
@@ -165,6 +166,24 @@ pub async fn get_manifest(
     Ok(respond(StatusCode::OK, headers, body))
 }
 
+/// A manifest body, refused past [`manifests::MAX_SIZE`]; a body that
+/// fails (or stalls past the body timeout) is a body error.
+async fn read_manifest(body: Body) -> Result<Vec<u8>> {
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(frame) = stream.next().await {
+        let frame = frame.map_err(|err| Error::Body(err.to_string()))?;
+        if bytes.len() + frame.len() > manifests::MAX_SIZE {
+            return Err(Error::ManifestInvalid(format!(
+                "a manifest may be at most {} bytes",
+                manifests::MAX_SIZE
+            )));
+        }
+        bytes.extend_from_slice(&frame);
+    }
+    Ok(bytes)
+}
+
 pub async fn put_manifest(
     state: Arc<State>,
     name: String,
@@ -172,14 +191,7 @@ pub async fn put_manifest(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let bytes = axum::body::to_bytes(body, manifests::MAX_SIZE)
-        .await
-        .map_err(|_| {
-            Error::ManifestInvalid(format!(
-                "a manifest may be at most {} bytes",
-                manifests::MAX_SIZE
-            ))
-        })?;
+    let bytes = read_manifest(body).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -29,11 +29,13 @@ use axum::extract::State as Extract;
 use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
+use config::Limits;
 use error::Error;
 use handlers::Query;
 use path::Route;
 use std::sync::Arc;
 use storage::Storage;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use uploads::Uploads;
 
 /// Everything a running registry shares between requests.
@@ -45,6 +47,7 @@ pub struct State {
     pub public_url: Option<String>,
     /// Whether the listener speaks TLS (for the derived realm's scheme).
     pub tls: bool,
+    pub limits: Limits,
 }
 
 impl State {
@@ -55,7 +58,12 @@ impl State {
             auth,
             public_url,
             tls,
+            limits: Limits::default(),
         }
+    }
+
+    pub fn with_limits(self, limits: Limits) -> State {
+        State { limits, ..self }
     }
 
     fn realm(&self, uri: &Uri, headers: &HeaderMap) -> String {
@@ -76,8 +84,10 @@ impl State {
     }
 }
 
-/// The registry's whole HTTP surface.
+/// The registry's whole HTTP surface. A request body that sends nothing
+/// for `limits.body_timeout` fails, as if the client had gone away.
 pub fn router(state: Arc<State>) -> Router {
+    let body_timeout = state.limits.body_timeout;
     Router::new()
         .route("/v2", any(dispatch))
         .route("/v2/", any(dispatch))
@@ -85,6 +95,7 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/auth/token", get(token))
         .with_state(state)
         .layer(axum::middleware::map_response(api_version))
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
 }
 
 async fn api_version(mut response: Response) -> Response {

@@ -2,6 +2,7 @@
 //! `router(state)` with `tower::ServiceExt::oneshot`, no socket.
 
 use super::auth::{Access, Auth, Credential, User};
+use super::config::Limits;
 use super::manifests::{DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use super::storage::Storage;
 use super::token::Signer;
@@ -19,9 +20,11 @@ use tower::ServiceExt;
 
 mod blob_links;
 mod prune_race;
+mod stalled_uploads;
 
 struct Registry {
     app: axum::Router,
+    state: Arc<State>,
     storage: Storage,
     /// `Authorization` sent when a request brings none of its own.
     auth: Option<String>,
@@ -64,15 +67,30 @@ fn registry_on(
     users: HashMap<String, User>,
     anonymous_read: bool,
 ) -> Registry {
+    registry_full(dir, users, anonymous_read, Limits::default())
+}
+
+/// An open registry with `limits`.
+fn registry_limited(limits: Limits) -> Registry {
+    registry_full(tempfile::tempdir().unwrap(), HashMap::new(), true, limits)
+}
+
+fn registry_full(
+    dir: tempfile::TempDir,
+    users: HashMap<String, User>,
+    anonymous_read: bool,
+    limits: Limits,
+) -> Registry {
     let storage = Storage::open(dir.path()).unwrap();
     let auth = Auth::new(
         users,
         anonymous_read,
         Signer::random(Duration::from_secs(60)),
     );
-    let state = Arc::new(State::new(storage.clone(), auth, None, true));
+    let state = Arc::new(State::new(storage.clone(), auth, None, true).with_limits(limits));
     Registry {
-        app: router(state),
+        app: router(state.clone()),
+        state,
         storage,
         auth: None,
         _dir: dir,
