@@ -50,6 +50,8 @@ pub enum Error {
     },
     #[error("requested access to the resource is denied")]
     Denied,
+    #[error("too many failed logins from this address; try again in {}s", retry_after.as_secs())]
+    TooManyRequests { retry_after: std::time::Duration },
     #[error("{0}")]
     Unsupported(String),
     #[error("not found")]
@@ -104,6 +106,7 @@ impl Error {
             Error::SizeInvalid(_) => ("SIZE_INVALID", StatusCode::BAD_REQUEST),
             Error::Unauthorized { .. } => ("UNAUTHORIZED", StatusCode::UNAUTHORIZED),
             Error::Denied => ("DENIED", StatusCode::FORBIDDEN),
+            Error::TooManyRequests { .. } => ("TOOMANYREQUESTS", StatusCode::TOO_MANY_REQUESTS),
             Error::Unsupported(_) => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
             Error::NotFound => ("NOT_FOUND", StatusCode::NOT_FOUND),
             Error::MethodNotAllowed => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
@@ -168,6 +171,12 @@ impl IntoResponse for Error {
                 if let Ok(value) = HeaderValue::from_str(&format!("0-{end}")) {
                     headers.insert(header::RANGE, value);
                 }
+            }
+            Error::TooManyRequests { retry_after } => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after.as_secs()),
+                );
             }
             Error::RangeNotSatisfiable { size } => {
                 if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {

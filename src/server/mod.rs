@@ -24,8 +24,7 @@ pub mod uploads;
 
 use auth::{Auth, Need};
 use axum::Router;
-use axum::body::Body;
-use axum::extract::State as Extract;
+use axum::extract::{ConnectInfo, Request, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -33,6 +32,7 @@ use config::Limits;
 use error::Error;
 use handlers::Query;
 use path::Route;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use storage::Storage;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -117,7 +117,9 @@ fn parse_query(uri: &Uri) -> Query {
 }
 
 /// containerd's `ns` parameter: a request for `org/img` with `ns=quay.io`
-/// is served from `quay.io/org/img`; `ns=docker.io` means no prefix.
+/// is served from `quay.io/org/img`; `ns=docker.io` means no prefix. The
+/// prefixed name must be a valid repository name like any other (so
+/// `ns=QUAY.IO` or `ns=localhost:5000` is `NAME_INVALID`).
 fn apply_namespace(route: Route, query: &Query) -> Result<Route, Error> {
     let Some(ns) = handlers::query_get(query, "ns") else {
         return Ok(route);
@@ -130,6 +132,7 @@ fn apply_namespace(route: Route, query: &Query) -> Result<Route, Error> {
     }
     let prefixed = format!("{ns}/{name}");
     crate::reference::validate_host(ns).map_err(|_| Error::NameInvalid(prefixed.clone()))?;
+    path::validate_name(&prefixed)?;
     Ok(route.with_name(prefixed))
 }
 
@@ -146,26 +149,25 @@ fn need(method: &Method, route: &Route) -> Need {
     }
 }
 
-async fn dispatch(
-    Extract(state): Extract<Arc<State>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    match route_request(state, method, uri, headers, body).await {
+/// The client's address, when the connection recorded it.
+fn client(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
+async fn dispatch(Extract(state): Extract<Arc<State>>, request: Request) -> Response {
+    match route_request(state, request).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     }
 }
 
-async fn route_request(
-    state: Arc<State>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, Error> {
+async fn route_request(state: Arc<State>, request: Request) -> Result<Response, Error> {
+    let client = client(&request);
+    let (parts, body) = request.into_parts();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let rest = uri
         .path()
         .strip_prefix("/v2")
@@ -176,7 +178,7 @@ async fn route_request(
     let realm = state.realm(&uri, &headers);
     state
         .auth
-        .authorize(&headers, &need(&method, &route), &realm)
+        .authorize(&headers, client, &need(&method, &route), &realm)
         .await?;
     let (get, head) = (method == Method::GET, method == Method::HEAD);
     match route {
@@ -206,7 +208,7 @@ async fn route_request(
                 let readable = path::validate_name(from).is_ok()
                     && state
                         .auth
-                        .authorize(&headers, &Need::Pull(from.to_owned()), &realm)
+                        .authorize(&headers, client, &Need::Pull(from.to_owned()), &realm)
                         .await
                         .is_ok();
                 if readable {
@@ -229,15 +231,17 @@ async fn route_request(
     }
 }
 
-async fn token(Extract(state): Extract<Arc<State>>, uri: Uri, headers: HeaderMap) -> Response {
-    let query = parse_query(&uri);
+async fn token(Extract(state): Extract<Arc<State>>, request: Request) -> Response {
+    let client = client(&request);
+    let (uri, headers) = (request.uri(), request.headers());
+    let query = parse_query(uri);
     let scopes: Vec<String> = query
         .iter()
         .filter(|(k, _)| k == "scope")
         .map(|(_, v)| v.clone())
         .collect();
-    let realm = state.realm(&uri, &headers);
-    match state.auth.token(&headers, &scopes, &realm).await {
+    let realm = state.realm(uri, headers);
+    match state.auth.token(headers, client, &scopes, &realm).await {
         Ok(grant) => axum::Json(grant).into_response(),
         Err(err) => err.into_response(),
     }

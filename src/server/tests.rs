@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;
 
+mod auth_limits;
 mod blob_links;
 mod prune_race;
 mod stalled_uploads;
@@ -86,7 +87,8 @@ fn registry_full(
         users,
         anonymous_read,
         Signer::random(Duration::from_secs(60)),
-    );
+    )
+    .with_failed_login_limit(limits.failed_logins_per_minute);
     let state = Arc::new(State::new(storage.clone(), auth, None, true).with_limits(limits));
     Registry {
         app: router(state.clone()),
@@ -121,12 +123,12 @@ impl Registry {
                 request = request.header("authorization", auth);
             }
         }
-        let response = self
-            .app
-            .clone()
-            .oneshot(request.body(body.into()).unwrap())
-            .await
-            .unwrap();
+        self.call(request.body(body.into()).unwrap()).await
+    }
+
+    /// Send a whole request through the router.
+    async fn call(&self, request: Request<Body>) -> Reply {
+        let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let body = axum::body::to_bytes(response.into_body(), 64 << 20)
@@ -882,23 +884,11 @@ async fn forged_tokens_are_refused() {
         registry.get("/v2/org/app/tags/list").await.status,
         StatusCode::UNAUTHORIZED
     );
+    // And no token is handed out without them (issue 12).
     let token = registry
         .get("/auth/token?scope=repository:org/app:pull")
         .await;
-    let bearer = format!("Bearer {}", token.json()["token"].as_str().unwrap());
-    let reply = registry
-        .send(
-            "GET",
-            "/v2/org/app/tags/list",
-            &[("authorization", &bearer)],
-            Body::empty(),
-        )
-        .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::UNAUTHORIZED,
-        "anonymous token grants nothing"
-    );
+    assert_eq!(token.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
