@@ -16,6 +16,7 @@ mod harness;
 mod intermediate;
 mod pause;
 mod registry;
+mod registry_limits;
 mod results;
 mod roles_compat;
 mod run_buildset_registry;

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod buildset;
 pub mod config;
+pub mod connection;
 pub mod error;
 pub mod handlers;
 pub mod listen;
