@@ -42,7 +42,7 @@ fn respond(status: StatusCode, headers: Vec<(&'static str, String)>, body: Body)
     *response.status_mut() = status;
     for (name, value) in headers {
         if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(name, value);
+            response.headers_mut().append(name, value);
         }
     }
     response
@@ -184,13 +184,40 @@ async fn read_manifest(body: Body) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The tags a manifest PUT applies: the reference when it is a tag, and
+/// every `tag` query parameter (distribution spec 1.1, "push manifest with
+/// tags"), each validated before anything is stored.
+fn tags_to_apply(reference: &ManifestRef, query: &Query) -> Result<Vec<String>> {
+    let mut tags: Vec<String> = Vec::new();
+    if let ManifestRef::Tag(tag) = reference {
+        tags.push(tag.clone());
+    }
+    for (key, tag) in query {
+        if key != "tag" {
+            continue;
+        }
+        crate::reference::validate_tag(tag).map_err(|_| Error::TagInvalid(tag.clone()))?;
+        if !tags.contains(tag) {
+            tags.push(tag.clone());
+        }
+    }
+    Ok(tags)
+}
+
+/// `PUT /v2/<name>/manifests/<reference>[?tag=…]`: store the exact bytes
+/// under their digest (sha256 when pushed by tag, the given algorithm when
+/// pushed by digest), then point every tag at it, all or none; with `tag`
+/// parameters the answer names each tag applied in an `OCI-Tag` header.
 pub async fn put_manifest(
     state: Arc<State>,
     name: String,
     reference: ManifestRef,
+    query: Query,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response> {
+    let tags = tags_to_apply(&reference, &query)?;
+    let announce = query.iter().any(|(key, _)| key == "tag");
     let bytes = read_manifest(body).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -213,15 +240,14 @@ pub async fn put_manifest(
     let storage = state.storage.clone();
     let stored = digest.clone();
     let location_name = name.clone();
+    let applied = tags.clone();
     let accepted = blocking(move || {
         let accepted = manifests::validate(&storage, &name, content_type.as_deref(), &bytes)?;
         storage.put_bytes(&stored, &bytes)?;
         storage.link_manifest(&name, &stored, &accepted.media_type)?;
         // Before the tag and the answer: a concurrent prune keeps it all.
         prune::confirm(&storage, &name, &stored)?;
-        if let ManifestRef::Tag(tag) = &reference {
-            storage.set_tag(&name, tag, &stored)?;
-        }
+        storage.set_tags(&name, &applied, &stored)?;
         if let Some(subject) = &accepted.subject {
             storage.add_referrer(&name, subject, &stored)?;
         }
@@ -237,6 +263,9 @@ pub async fn put_manifest(
     ];
     if let Some(subject) = accepted.subject {
         headers.push(("oci-subject", subject.to_string()));
+    }
+    if announce {
+        headers.extend(tags.into_iter().map(|tag| ("oci-tag", tag)));
     }
     Ok(empty(StatusCode::CREATED, headers))
 }

@@ -190,7 +190,9 @@ async fn route_request(state: Arc<State>, request: Request) -> Result<Response, 
             Method::GET | Method::HEAD => {
                 handlers::get_manifest(state, &method, name, reference, &headers).await
             }
-            Method::PUT => handlers::put_manifest(state, name, reference, &headers, body).await,
+            Method::PUT => {
+                handlers::put_manifest(state, name, reference, query, &headers, body).await
+            }
             Method::DELETE => handlers::delete_manifest(state, name, reference).await,
             _ => Ok(handlers::method_not_allowed()),
         },

@@ -20,6 +20,7 @@ use tower::ServiceExt;
 
 mod auth_limits;
 mod blob_links;
+mod manifest_tags;
 mod prune_race;
 mod stalled_uploads;
 

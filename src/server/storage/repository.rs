@@ -194,6 +194,32 @@ impl Storage {
         write_small(&self.tag_path(name, tag), digest.to_string().as_bytes())
     }
 
+    /// Point every one of `tags` at `digest`, or none of them: when one
+    /// write fails, the tags already moved are put back as they were.
+    pub fn set_tags(&self, name: &str, tags: &[String], digest: &Digest) -> Result<()> {
+        let mut moved: Vec<(&str, Option<Digest>)> = Vec::new();
+        for tag in tags {
+            let before = self.tag(name, tag);
+            let result = before.and_then(|before| {
+                self.set_tag(name, tag, digest)?;
+                Ok(before)
+            });
+            match result {
+                Ok(before) => moved.push((tag, before)),
+                Err(err) => {
+                    for (tag, before) in moved.into_iter().rev() {
+                        let _ = match before {
+                            Some(before) => self.set_tag(name, tag, &before),
+                            None => self.delete_tag(name, tag).map(|_| ()),
+                        };
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn tag(&self, name: &str, tag: &str) -> Result<Option<Digest>> {
         let path = self.tag_path(name, tag);
         let text = not_found_is_none(std::fs::read_to_string(&path)).at("read", &path)?;
