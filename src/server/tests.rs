@@ -194,7 +194,13 @@ impl Registry {
     }
 
     /// PUT a manifest, which must be accepted.
-    async fn put_manifest(&self, name: &str, reference: &str, media_type: &str, bytes: &[u8]) {
+    async fn put_manifest(
+        &self,
+        name: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Reply {
         let reply = self
             .send(
                 "PUT",
@@ -209,6 +215,7 @@ impl Registry {
             "{}",
             String::from_utf8_lossy(&reply.body)
         );
+        reply
     }
 }
 

@@ -34,15 +34,10 @@ async fn issue_12_manifest_put_by_digest_applies_every_tag_with_oci_tag_headers(
     let registry = open_registry();
     let bytes = manifest(&registry, "org/app", "one").await;
     let digest = Digest::sha256_of(&bytes);
+    let reference = format!("{digest}?tag=v1&tag=v1.0&tag=latest");
     let reply = registry
-        .send(
-            "PUT",
-            &format!("/v2/org/app/manifests/{digest}?tag=v1&tag=v1.0&tag=latest"),
-            &[("content-type", OCI_MANIFEST)],
-            bytes,
-        )
+        .put_manifest("org/app", &reference, OCI_MANIFEST, &bytes)
         .await;
-    assert_eq!(reply.status, StatusCode::CREATED);
     let announced: Vec<&str> = reply
         .headers
         .get_all("oci-tag")
@@ -59,14 +54,8 @@ async fn issue_12_manifest_put_by_digest_applies_every_tag_with_oci_tag_headers(
     // Without `tag` parameters, nothing is announced.
     let plain = manifest(&registry, "org/app", "two").await;
     let reply = registry
-        .send(
-            "PUT",
-            "/v2/org/app/manifests/v2",
-            &[("content-type", OCI_MANIFEST)],
-            plain,
-        )
+        .put_manifest("org/app", "v2", OCI_MANIFEST, &plain)
         .await;
-    assert_eq!(reply.status, StatusCode::CREATED);
     assert!(reply.headers.get("oci-tag").is_none());
 }
 
@@ -111,15 +100,14 @@ async fn issue_12_tags_of_a_manifest_put_are_applied_all_or_none() {
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(registry.tagged("org/app", "v1").await, Some(old_digest));
     std::fs::remove_dir_all(&blocked).unwrap();
-    let reply = registry
-        .send(
-            "PUT",
-            &format!("/v2/org/app/manifests/{digest}?tag=v1&tag=v2"),
-            &[("content-type", OCI_MANIFEST)],
-            new,
+    registry
+        .put_manifest(
+            "org/app",
+            &format!("{digest}?tag=v1&tag=v2"),
+            OCI_MANIFEST,
+            &new,
         )
         .await;
-    assert_eq!(reply.status, StatusCode::CREATED);
     for tag in ["v1", "v2"] {
         assert_eq!(
             registry.tagged("org/app", tag).await,
@@ -136,19 +124,13 @@ async fn issue_12_a_sha512_manifest_is_addressable_by_its_tags() {
     hasher.update(&bytes);
     let digest = hasher.finish();
     let reply = registry
-        .send(
-            "PUT",
-            &format!("/v2/org/app/manifests/{digest}?tag=s512"),
-            &[("content-type", OCI_MANIFEST)],
-            bytes.clone(),
+        .put_manifest(
+            "org/app",
+            &format!("{digest}?tag=s512"),
+            OCI_MANIFEST,
+            &bytes,
         )
         .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
     assert_eq!(reply.header("docker-content-digest"), digest.to_string());
     assert_eq!(reply.header("oci-tag"), "s512");
     let by_tag = registry.get("/v2/org/app/manifests/s512").await;
