@@ -17,6 +17,7 @@ mod intermediate;
 mod pause;
 mod registry;
 mod registry_limits;
+mod registry_links;
 mod results;
 mod roles_compat;
 mod run_buildset_registry;
