@@ -179,9 +179,10 @@ impl Uploads {
         Ok(session)
     }
 
-    /// End session `id`: a writer in flight stops, later requests find no
-    /// upload.
-    fn close(&self, id: &str, session: &Session) {
+    /// Forget session `id` once its file is gone (committed or removed).
+    /// Until then the session stays in the map, closed, so that no request
+    /// picks the file up again as a session of its own.
+    fn forget(&self, id: &str, session: &Session) {
         session.closed.cancel();
         let mut map = self.lock_map();
         if map
@@ -252,33 +253,40 @@ impl Uploads {
             }
         };
         let size = session.committed();
-        self.close(id, &session);
+        // Closed before the file moves: nobody writes to it any more.
+        session.closed.cancel();
         let storage = self.storage.clone();
         let (blob, repository, upload) = (digest.clone(), name.to_owned(), id.to_owned());
-        if actual != *digest {
-            blocking(move || Ok(storage.remove_upload(&upload)?)).await?;
-            return Err(Error::DigestMismatch {
-                expected: digest.to_string(),
-                actual: actual.to_string(),
-            });
-        }
-        // The blob first, then the link: a crash between leaves content no
-        // repository links, which prune removes; never a link to nothing.
-        blocking(move || {
-            storage.commit_upload(&upload, &blob)?;
-            Ok(storage.link_blob(&repository, &blob)?)
-        })
-        .await?;
-        Ok(size)
+        let result = if actual != *digest {
+            blocking(move || Ok(storage.remove_upload(&upload)?))
+                .await
+                .and(Err(Error::DigestMismatch {
+                    expected: digest.to_string(),
+                    actual: actual.to_string(),
+                }))
+        } else {
+            // The blob first, then the link: a crash between leaves content
+            // no repository links, which prune removes; never a link to
+            // nothing.
+            blocking(move || {
+                storage.commit_upload(&upload, &blob)?;
+                Ok(storage.link_blob(&repository, &blob)?)
+            })
+            .await
+        };
+        self.forget(id, &session);
+        result.map(|()| size)
     }
 
     /// Drop an upload and its bytes; never waits for a body in flight.
     pub async fn cancel(&self, name: &str, id: &str) -> Result<()> {
         let session = self.session(name, id).await?;
-        self.close(id, &session);
+        session.closed.cancel();
         let storage = self.storage.clone();
         let upload = id.to_owned();
-        if blocking(move || Ok(storage.remove_upload(&upload)?)).await? {
+        let removed = blocking(move || Ok(storage.remove_upload(&upload)?)).await;
+        self.forget(id, &session);
+        if removed? {
             Ok(())
         } else {
             Err(Error::UploadUnknown(id.to_owned()))
@@ -317,7 +325,7 @@ impl Uploads {
                 continue;
             }
             if let Some(session) = &session {
-                self.close(&file.id, session);
+                self.forget(&file.id, session);
             }
             removed.push(file.id);
         }
@@ -337,7 +345,7 @@ impl Uploads {
                 .await?
                 .is_none()
             {
-                self.close(&id, &session);
+                self.forget(&id, &session);
             }
         }
         Ok(removed)
