@@ -2,7 +2,8 @@
 //! (issue 12, "fix first" 2): half-sent requests beyond the open-file limit
 //! a systemd service starts with, connections beyond `max-connections`,
 //! headers sent byte by byte, a TLS handshake that never comes, a response
-//! nobody reads; plus TCP keepalive and uploads that expire on their own.
+//! nobody reads, an HTTP/2 connection nobody uses; plus TCP keepalive and
+//! uploads that expire on their own.
 //! Each runs the real binary on 127.0.0.1 with short limits.
 
 use crate::support::wait_until;
@@ -355,4 +356,37 @@ fn issue_12_idle_uploads_expire_on_their_own() {
     let mut answer = String::new();
     status.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+}
+
+/// The server's established connections on its port.
+fn established(served: &Served) -> usize {
+    let output = Command::new("ss")
+        .args(["-tnH", "state", "established"])
+        .arg(format!("( sport = :{} )", served.port))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).lines().count()
+}
+
+#[tokio::test]
+async fn issue_12_an_idle_http2_connection_is_closed() {
+    let served = Served::start("idle-timeout: 1s\nheader-timeout: 30s", "-Sn 4096", false);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .http2_keep_alive_interval(Duration::from_millis(200))
+        .http2_keep_alive_while_idle(true)
+        .build()
+        .unwrap();
+    let reply = client
+        .get(format!("http://127.0.0.1:{}/v2/", served.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.version(), reqwest::Version::HTTP_2);
+    assert_eq!(reply.status(), 200);
+    assert_eq!(established(&served), 1);
+    // Pings every 200 ms do not count as use.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(established(&served), 0, "the idle connection is still open");
 }
