@@ -49,6 +49,7 @@ pub const ERRORS: &[Probe] = &[
     probe::<crate::reference::Error>,
     probe::<crate::host::Error>,
     probe::<crate::server::config::Error>,
+    probe::<crate::server::storage::s3::Error>,
 ];
 
 /// Resolve the inputs once, then dispatch.

@@ -6,6 +6,7 @@
 //! file or flag. Reads files; writes none.
 
 use super::auth::{Access, Credential, User};
+use super::storage::s3::settings::{EnvKeys, S3Settings, StorageFile};
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -146,7 +147,7 @@ pub enum Error {
         value: String,
         message: String,
     },
-    #[error("no storage root: pass `--root DIR` or set `root` in the config file")]
+    #[error("no storage: pass `--root DIR`, or set `root` or `storage.s3` in the config file")]
     NoRoot,
     #[error("`--tls-cert` and `--tls-key` go together (got only `{0}`)")]
     TlsPair(String),
@@ -202,6 +203,12 @@ pub struct FileConfig {
     pub users: Vec<UserEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<LimitsFile>,
+    /// Object storage instead of `root` (see [`StorageConfig`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageFile>,
+    /// The key tokens are signed with, shared by every replica.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_key: Option<Secret>,
 }
 
 impl FileConfig {
@@ -245,13 +252,17 @@ pub struct Flags {
     pub config: Option<PathBuf>,
     pub no_anonymous_read: bool,
     pub public_url: Option<String>,
+    /// S3 keys from the environment, for `storage.s3`.
+    pub env_keys: EnvKeys,
 }
 
 /// Resolved settings.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
-    pub root: PathBuf,
+    pub storage: StorageConfig,
+    /// The token signing key; required with shared storage.
+    pub token_key: Option<Secret>,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub users: HashMap<String, User>,
     pub anonymous_read: bool,
@@ -320,7 +331,14 @@ impl ServerConfig {
             (None, Some(value)) => parse_listen(&format!("{config_name}: listen"), value)?,
             (None, None) => parse_listen("--listen", DEFAULT_LISTEN)?,
         };
-        let root = flags.root.clone().or(file.root).ok_or(Error::NoRoot)?;
+        let storage = StorageConfig::resolve(
+            flags.root.clone(),
+            file.root.clone(),
+            file.storage.as_ref(),
+            &config_name,
+            &flags.env_keys,
+        )?;
+        let token_key = resolve_token_key(file.token_key.clone(), &storage, &config_name)?;
         let cert = flags.tls_cert.clone().or(file.tls_cert);
         let key = flags.tls_key.clone().or(file.tls_key);
         let tls = match (cert, key) {
@@ -369,7 +387,8 @@ impl ServerConfig {
             .resolve(&config_name)?;
         Ok(ServerConfig {
             listen,
-            root,
+            storage,
+            token_key,
             tls,
             users,
             anonymous_read: !flags.no_anonymous_read && file.anonymous_read.unwrap_or(true),
@@ -377,6 +396,81 @@ impl ServerConfig {
             token_ttl,
             limits,
         })
+    }
+}
+
+// Storage and the token key (issue 13): where the content lives, and what
+// every replica that shares it must also share.
+
+/// Where the registry keeps its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageConfig {
+    /// A local directory (`--root`, `root:`): one server.
+    Filesystem(PathBuf),
+    /// A bucket (`storage: {s3: …}`): any number of replicas.
+    S3(S3Settings),
+}
+
+/// The shortest `token-key` accepted.
+pub const MIN_TOKEN_KEY: usize = 32;
+
+impl StorageConfig {
+    fn resolve(
+        flag_root: Option<PathBuf>,
+        file_root: Option<PathBuf>,
+        storage: Option<&StorageFile>,
+        file: &str,
+        env: &EnvKeys,
+    ) -> Result<StorageConfig, Error> {
+        let s3 = storage.and_then(|storage| storage.s3.as_ref());
+        match (flag_root, file_root, s3) {
+            (Some(_), _, Some(_)) => Err(Error::Invalid {
+                file: file.to_owned(),
+                message: "`--root` and `storage.s3` both say where the content lives: pass one"
+                    .into(),
+            }),
+            (None, Some(_), Some(_)) => Err(Error::Invalid {
+                file: file.to_owned(),
+                message: "`root` and `storage.s3` both say where the content lives: keep one"
+                    .into(),
+            }),
+            (None, None, Some(s3)) => Ok(StorageConfig::S3(s3.resolve(file, env)?)),
+            (Some(root), _, None) | (None, Some(root), None) => Ok(StorageConfig::Filesystem(root)),
+            (None, None, None) => Err(Error::NoRoot),
+        }
+    }
+}
+
+impl StorageConfig {
+    /// The storage a config file names (for `registry prune --config`).
+    pub fn from_file(path: &Path, env: &EnvKeys) -> Result<StorageConfig, Error> {
+        let file = FileConfig::load(path)?;
+        let name = path.display().to_string();
+        StorageConfig::resolve(None, file.root, file.storage.as_ref(), &name, env)
+    }
+}
+
+/// The token key from the file: required (and long enough) when the
+/// storage is shared, since a key made up per process would make every
+/// replica refuse the others' tokens.
+fn resolve_token_key(
+    key: Option<Secret>,
+    storage: &StorageConfig,
+    file: &str,
+) -> Result<Option<Secret>, Error> {
+    let invalid = |message: String| Error::Invalid {
+        file: file.to_owned(),
+        message,
+    };
+    match (key, storage) {
+        (Some(key), _) if key.expose().len() < MIN_TOKEN_KEY => Err(invalid(format!(
+            "token-key must be at least {MIN_TOKEN_KEY} characters (e.g. `openssl rand -hex 32`)"
+        ))),
+        (Some(key), _) => Ok(Some(key)),
+        (None, StorageConfig::S3(_)) => Err(invalid(format!(
+            "storage.s3 needs `token-key` (at least {MIN_TOKEN_KEY} characters, the same on every replica), so that a token one replica issued is accepted by the others"
+        ))),
+        (None, StorageConfig::Filesystem(_)) => Ok(None),
     }
 }
 
@@ -401,7 +495,10 @@ mod tests {
         };
         let resolved = ServerConfig::resolve(&flags).unwrap();
         assert_eq!(resolved.listen.to_string(), "127.0.0.1:5999");
-        assert_eq!(resolved.root, dir.path().join("storage"));
+        assert_eq!(
+            resolved.storage,
+            StorageConfig::Filesystem(dir.path().join("storage"))
+        );
         assert_eq!(resolved.users.len(), 3);
         assert_eq!(resolved.token_ttl, Duration::from_secs(300));
         assert!(resolved.anonymous_read);

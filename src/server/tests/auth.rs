@@ -3,7 +3,7 @@
 //! without credentials when anonymous read is off, failed Basic logins
 //! limited per client, `ns` validated like a repository name.
 
-use super::{Registry, Reply, basic, registry_full, registry_with, users};
+use super::{Backend, Registry, Reply, basic, registry_for, registry_with, users};
 use crate::secret::Secret;
 use crate::server::auth::{Access, Credential, User};
 use crate::server::config::Limits;
@@ -30,9 +30,8 @@ impl Registry {
     }
 }
 
-#[tokio::test]
-async fn issue_12_no_token_without_credentials_when_anonymous_read_is_off() {
-    let registry = registry_with(users(), false);
+async fn issue_12_no_token_without_credentials_when_anonymous_read_is_off(backend: Backend) {
+    let registry = registry_with(backend, users(), false).await;
     for uri in [
         "/auth/token?service=zuul-image&scope=repository:org/app:pull",
         "/auth/token?service=zuul-image&scope=repository:org/app:pull,push",
@@ -62,13 +61,12 @@ async fn issue_12_no_token_without_credentials_when_anonymous_read_is_off() {
     assert_eq!(base.status, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn issue_12_failed_basic_logins_are_limited_per_client() {
+async fn issue_12_failed_basic_logins_are_limited_per_client(backend: Backend) {
     let limits = Limits {
         failed_logins_per_minute: 3,
         ..Limits::default()
     };
-    let registry = registry_full(tempfile::tempdir().unwrap(), users(), true, limits);
+    let registry = registry_for(backend, users(), true, limits).await;
     let wrong = basic("zuul", "guess");
     let right = basic("zuul", "s3cret:pw");
     let attacker = "192.0.2.7:40000";
@@ -127,14 +125,8 @@ async fn issue_12_failed_basic_logins_are_limited_per_client() {
     assert_eq!(reply.status, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn issue_12_ns_is_validated_like_a_name() {
-    let registry = registry_full(
-        tempfile::tempdir().unwrap(),
-        HashMap::new(),
-        true,
-        Limits::default(),
-    );
+async fn issue_12_ns_is_validated_like_a_name(backend: Backend) {
+    let registry = registry_for(backend, HashMap::new(), true, Limits::default()).await;
     for ns in ["QUAY.IO", "localhost:5000", "quay.io/../etc", "-x.io"] {
         let get = registry
             .get(&format!("/v2/org/app/manifests/v1?ns={ns}"))
@@ -150,21 +142,18 @@ async fn issue_12_ns_is_validated_like_a_name() {
             .await;
         assert_eq!(push.code(), "NAME_INVALID", "{ns}");
     }
-    assert!(
-        !registry
-            .storage
-            .root()
-            .join("repositories/QUAY.IO")
-            .exists()
+    assert_eq!(
+        registry.storage.linked_repositories().await.unwrap(),
+        Vec::<String>::new(),
+        "nothing was stored under an invalid name"
     );
     registry.blob("quay.io/org/app", b"x").await;
     let ok = registry.get("/v2/org/app/tags/list?ns=quay.io").await;
     assert_eq!(ok.code(), "NAME_UNKNOWN", "a valid ns still applies");
 }
 
-#[tokio::test]
-async fn bearer_flow_and_refusals() {
-    let registry = registry_with(users(), true);
+async fn bearer_flow_and_refusals(backend: Backend) {
+    let registry = registry_with(backend, users(), true).await;
     let ping = registry.get("/v2/").await;
     assert_eq!(ping.status, StatusCode::UNAUTHORIZED);
     assert_eq!(ping.code(), "UNAUTHORIZED");
@@ -287,10 +276,9 @@ async fn bearer_flow_and_refusals() {
     assert_eq!(login.status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn forged_tokens_are_refused() {
+async fn forged_tokens_are_refused(backend: Backend) {
     use crate::server::token::tests::forge;
-    let registry = registry_with(users(), false);
+    let registry = registry_with(backend, users(), false).await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -343,8 +331,7 @@ async fn forged_tokens_are_refused() {
     assert_eq!(token.status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn a_read_user_is_denied_writes() {
+async fn a_read_user_is_denied_writes(backend: Backend) {
     let mut users = users();
     users.insert(
         "reader".to_owned(),
@@ -353,7 +340,7 @@ async fn a_read_user_is_denied_writes() {
             credential: Credential::Plain(Secret::new("r")),
         },
     );
-    let registry = registry_with(users, false);
+    let registry = registry_with(backend, users, false).await;
     let auth = basic("reader", "r");
     let push = registry
         .send(
@@ -379,3 +366,12 @@ async fn a_read_user_is_denied_writes() {
         "allowed to read, nothing there"
     );
 }
+
+on_both_stores!(
+    issue_12_no_token_without_credentials_when_anonymous_read_is_off,
+    issue_12_failed_basic_logins_are_limited_per_client,
+    issue_12_ns_is_validated_like_a_name,
+    bearer_flow_and_refusals,
+    forged_tokens_are_refused,
+    a_read_user_is_denied_writes,
+);
