@@ -23,6 +23,8 @@ mod real_zuul;
 mod registry;
 mod registry_limits;
 mod registry_links;
+mod registry_s3;
+mod registry_s3_faults;
 mod results;
 mod roles_compat;
 mod run_buildset_registry;

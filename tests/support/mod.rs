@@ -9,7 +9,10 @@
 //! - [`real_host`] holds the test's changes to the machine's own files and
 //!   undoes them on drop;
 //! - [`images`] makes FROM-scratch images: OCI layouts for skopeo, build
-//!   contexts for docker.
+//!   contexts for docker;
+//! - [`seaweedfs::Seaweed`] is a real S3 store (one `weed mini`, or a
+//!   replicated cluster), [`haproxy::Haproxy`] a real load balancer, and
+//!   [`replicas::Replicas`] several `registry serve` on one bucket behind it.
 
 #![allow(dead_code)]
 
@@ -18,10 +21,13 @@ pub mod buildset;
 pub mod distribution;
 pub mod docker;
 pub mod fixtures;
+pub mod haproxy;
 pub mod images;
 pub mod own_containerd;
 pub mod own_dockerd;
 pub mod real_host;
+pub mod replicas;
+pub mod seaweedfs;
 pub mod tls;
 
 use assert_cmd::Command;

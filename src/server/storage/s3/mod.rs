@@ -338,38 +338,70 @@ impl S3Store {
 /// What a failed first listing says about the endpoint, keys and bucket.
 fn classify(store: String, err: object_store::Error) -> Error {
     let text = error_chain(&err);
+    let answer = answer(&text);
+    let refused = [
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AccessDenied",
+    ]
+    .iter()
+    .any(|code| text.contains(code));
     match &err {
-        object_store::Error::NotFound { .. } if text.contains("NoSuchBucket") => {
-            Error::NoBucket { store }
-        }
+        _ if text.contains("NoSuchBucket") => Error::NoBucket { store },
         object_store::Error::PermissionDenied { .. }
         | object_store::Error::Unauthenticated { .. } => Error::Refused {
             store,
-            message: first_line(&text),
+            message: answer,
         },
-        _ if text.contains("NoSuchBucket") => Error::NoBucket { store },
-        _ if [
-            "InvalidAccessKeyId",
-            "SignatureDoesNotMatch",
-            "AccessDenied",
-        ]
-        .iter()
-        .any(|code| text.contains(code)) =>
-        {
-            Error::Refused {
-                store,
-                message: first_line(&text),
-            }
-        }
+        _ if refused => Error::Refused {
+            store,
+            message: answer,
+        },
         _ if connect_failure(&err) => Error::Unreachable {
             store,
-            message: first_line(&text),
+            message: root_cause(&err),
         },
         _ => Error::NotS3 {
             store,
-            message: first_line(&text),
+            message: answer,
         },
     }
+}
+
+/// The store's answer in an `object_store` error: the status and the S3
+/// error code and message, or the start of a body that is not S3's.
+fn answer(text: &str) -> String {
+    let Some(at) = text.find("status code: ") else {
+        return first_line(text);
+    };
+    let rest = &text[at + "status code: ".len()..];
+    let (status, body) = rest.split_once(": ").unwrap_or((rest, ""));
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let start = body.find(&open)? + open.len();
+        let end = body[start..].find(&format!("</{name}>"))? + start;
+        Some(body[start..end].to_owned())
+    };
+    match (tag("Code"), tag("Message")) {
+        (Some(code), Some(message)) => format!("answered `{status}`: {code}: {message}"),
+        (Some(code), None) => format!("answered `{status}`: {code}"),
+        _ => format!(
+            "answered `{status}` with `{}`",
+            first_line(body.trim())
+                .chars()
+                .take(120)
+                .collect::<String>()
+        ),
+    }
+}
+
+/// The innermost cause of an error (e.g. `Connection refused`).
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    first_line(&cause.to_string())
 }
 
 /// Whether the request never got an HTTP answer (refused, timed out, DNS).
