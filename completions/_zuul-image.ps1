@@ -148,6 +148,22 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             break
         }
         'zuul-image;build-image' {
+            [CompletionResult]::new('--family', '--family', [CompletionResultType]::ParameterName, 'Which role family''s variables apply (default: the image list that is defined)')
+            [CompletionResult]::new('--repository', '--repository', [CompletionResultType]::ParameterName, 'Build this repository instead of the image list in the variables')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The build context of --repository, relative to the work directory')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'A tag of --repository (repeatable; default `latest`)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The Dockerfile/Containerfile of --repository, relative to its context')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The Dockerfile/Containerfile of --repository, relative to its context')
+            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The build path argument of --repository, relative to its context')
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'The stage of a multi-stage build to build (--repository)')
+            [CompletionResult]::new('--build-arg', '--build-arg', [CompletionResultType]::ParameterName, 'A build argument of --repository (repeatable)')
+            [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'A label of --repository (repeatable)')
+            [CompletionResult]::new('--sibling', '--sibling', [CompletionResultType]::ParameterName, 'A project under `~/src` to stage for --repository (repeatable)')
+            [CompletionResult]::new('--arch', '--arch', [CompletionResultType]::ParameterName, 'A platform of --repository (repeatable): a multi-platform build')
+            [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'The engine of the container family: docker, podman or buildah; wins over `container_command`')
+            [CompletionResult]::new('--work-dir', '--work-dir', [CompletionResultType]::ParameterName, 'The directory contexts are relative to; wins over `zuul_work_dir`')
+            [CompletionResult]::new('--builder-image', '--builder-image', [CompletionResultType]::ParameterName, 'The BuildKit image of a docker multi-platform builder; wins over `docker_builder_image` / `container_builder_image`')
+            [CompletionResult]::new('--docker-host', '--docker-host', [CompletionResultType]::ParameterName, 'The Docker API socket (docker builds)')
             [CompletionResult]::new('--vars', '--vars', [CompletionResultType]::ParameterName, 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
@@ -157,8 +173,8 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break

@@ -17,34 +17,32 @@ use crate::zuul::results::ReturnData;
 use anyhow::{Context as _, Result};
 use std::path::PathBuf;
 
+/// What `build-image --help` says after the options: what it reads and
+/// what exists after a build (the contract `upload-image` relies on).
+const AFTER_HELP: &str = "\
+Images come from `docker_images` (`--family docker`: built with docker, local tags prefixed with \
+`docker_registry/`, `-f` from `docker_dockerfile`, default `Dockerfile`) or `container_images` \
+(`--family container`: built with `container_command`, default podman, buildah where podman is \
+absent, docker allowed; `container_filename`, `container_build_extra_env`); without --family the \
+list that is given decides. --repository builds one image from flags instead. Contexts are \
+relative to `zuul_work_dir` (default `zuul.project.src_dir`, relative to HOME). `siblings` are \
+copied from `~/src` into `<context>/.zuul-siblings` (build arg `ZUUL_SIBLINGS`) and removed \
+afterwards; a `.zuul-siblings` left over from an earlier run stops the build. Labels \
+`org.zuul-ci.change` and `org.zuul-ci.change_url` are added when Zuul defines them.
+
+After a build, every image exists in the engine's local storage as `<repo>:<tag>` and \
+`<repo>:<prefix><tag>` for each of its tags (prefix `change_<N>_`, or `<pipeline>_` without a \
+change; none when Zuul gives neither), in the docker family with `docker_registry/` in front. An \
+image with `arch` is a local manifest list with podman and buildah; docker keeps its native \
+platform. When a buildset registry is known (`buildset_registry`, or this job's results file), \
+every tag is also in it as `<alias>:<port>/<repo without docker.io/>:<tag>`, a multi-platform \
+image as the whole index (docker: built by a buildx `docker-container` builder configured with \
+the registry's mirrors and CA). Run `use-buildset-registry` first, so the engine takes base \
+images from the buildset registry and trusts it. Returns no data.";
+
 /// Build images, tag them, and push them to the buildset registry.
-///
-/// Images come from `docker_images` (`--family docker`: built with docker,
-/// local tags prefixed with `docker_registry/`, `-f` from
-/// `docker_dockerfile`, default `Dockerfile`) or `container_images`
-/// (`--family container`: built with `container_command`, default podman,
-/// buildah where podman is absent, docker allowed; `container_filename`,
-/// `container_build_extra_env`); without `--family` the list that is
-/// given decides. `--repository` builds one image from flags instead.
-/// Contexts are relative to `zuul_work_dir` (default
-/// `zuul.project.src_dir`, relative to HOME). `siblings` are copied from
-/// `~/src` into `<context>/.zuul-siblings` (build arg `ZUUL_SIBLINGS`) and
-/// removed afterwards. Labels `org.zuul-ci.change` and
-/// `org.zuul-ci.change_url` are added when Zuul defines them.
-///
-/// After a build every image exists in the engine's local storage as
-/// `<repo>:<tag>` and `<repo>:<prefix><tag>` for each tag (prefix
-/// `change_<N>_`, or `<pipeline>_` without a change; none when built by
-/// hand without Zuul), docker family with `docker_registry/` in front; an
-/// image with `arch` is a local manifest list with podman/buildah, the
-/// native platform with docker. When a buildset registry is known
-/// (`buildset_registry`, or this job's results file), every tag is also
-/// in it as `<alias>:<port>/<repo without docker.io/>:<tag>`, a
-/// multi-platform image as the whole index (docker: through a buildx
-/// `docker-container` builder). Run `use-buildset-registry` first so the
-/// engine resolves base images through the registry and trusts it.
-/// Returns no data.
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = AFTER_HELP)]
 pub struct Args {
     /// Which role family's variables apply (default: the image list that
     /// is defined).
