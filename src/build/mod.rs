@@ -106,16 +106,20 @@ impl crate::exit::Classify for Error {
     }
 }
 
-/// Every message of an error's chain, lowercased, to look for causes by.
-fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = String::new();
-    let mut cause = Some(err);
+/// Every message of an error's chain, joined by `: `.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut messages = vec![err.to_string()];
+    let mut cause = err.source();
     while let Some(err) = cause {
-        text.push_str(&err.to_string().to_lowercase());
-        text.push('\n');
+        messages.push(err.to_string());
         cause = err.source();
     }
-    text
+    messages.join(": ")
+}
+
+/// [`chain`], lowercased, to look for causes by.
+fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
+    chain(err).to_lowercase()
 }
 
 /// Whether a push failure will fail again the same way.
@@ -365,9 +369,10 @@ async fn push(
             }
             Err(err) if attempt < policy.attempts && !permanent(&err) => {
                 printer.warn(format!(
-                    "push of `{reference}` failed (attempt {attempt} of {}), retrying in {} s: {err}",
+                    "push of `{reference}` failed (attempt {attempt} of {}), retrying in {} s: {}",
                     policy.attempts,
-                    policy.delay.as_secs()
+                    policy.delay.as_secs(),
+                    chain(&err)
                 ));
                 tokio::time::sleep(policy.delay).await;
                 attempt += 1;

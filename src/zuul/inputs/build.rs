@@ -246,23 +246,16 @@ impl Build {
                 },
             ),
         };
-        let (specs, origin): (Vec<ImageSpec>, Box<dyn Fn(usize) -> String>) =
-            match (&flags.image, listed) {
-                (Some(image), _) => (
-                    vec![flag_image(image)?],
-                    Box::new(|_| "--repository".to_owned()),
-                ),
-                (None, Some(listed)) => {
-                    let var = family.source().var();
-                    (listed.images, Box::new(move |i| format!("{var}[{i}]")))
-                }
-                (None, None) => {
-                    return Err(Error::Missing {
-                        name: family.source().var().to_owned(),
-                        command: format!("{COMMAND}, or pass `--repository`"),
-                    });
-                }
-            };
+        let specs = match (&flags.image, listed) {
+            (Some(image), _) => vec![flag_image(image)?],
+            (None, Some(listed)) => listed.images,
+            (None, None) => {
+                return Err(Error::Missing {
+                    name: family.source().var().to_owned(),
+                    command: format!("{COMMAND}, or pass `--repository`"),
+                });
+            }
+        };
         let settings = family_settings(sources, flags, family)?;
         let zuul = ZuulVars::from_vars(vars)?;
         let buildset = sources.optional_buildset_registry(&zuul)?;
@@ -273,7 +266,7 @@ impl Build {
         for (index, spec) in specs.iter().enumerate() {
             images.push(image_build(
                 spec,
-                origin(index),
+                named.origin(index),
                 &work_dir,
                 &settings,
                 &common.zuul,
@@ -308,6 +301,14 @@ fn vars_or_flag<'a>(sources: &Sources<'a>, flags: &BuildFlags, family: Family) -
 }
 
 impl Named<'_> {
+    /// `docker_images[1]`, or `--repository`.
+    fn origin(&self, index: usize) -> String {
+        match self {
+            Named::Var(_, name) => format!("{name}[{index}]"),
+            Named::Flag => "--repository".to_owned(),
+        }
+    }
+
     fn invalid(&self, origin: &str, field: &str, flag: &str, message: String) -> Error {
         match self {
             Named::Var(vars, name) => vars.invalid(name, &format!("{origin}.{field}"), message),
