@@ -7,6 +7,9 @@
 #
 #   bench/images.sh [--scenarios build] [--size-mib 64] [--runs 1]
 #
+# With --runs N every timing is taken N times and the table shows medians
+# (min-max), the ratio taken per run.
+#
 # Scenarios:
 #   build   `build-image` (build + tag + push every tag to the buildset
 #           registry) against `docker build` + `docker tag` + `docker push`
@@ -42,12 +45,27 @@ BIN=$(realpath "$BIN")
 say() { printf '==> %s\n' "$*" >&2; }
 now() { date +%s.%N; }
 elapsed() { python3 -c "print(f'{$2 - $1:.2f}')"; }
-median() { python3 -c 'import statistics,sys; print(f"{statistics.median(map(float, sys.argv[1:])):.2f}")' "$@"; }
-ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 
 ROWS=()
-# row SCENARIO OURS BASELINE BASELINE_NAME TARGET: one line of the table.
-row() { ROWS+=("$(printf '| %s | %s | %s (%s) | %s | %s |' "$1" "$2" "$3" "$4" "$(ratio "$2" "$3")" "$5")"); }
+# row SCENARIO BASELINE_NAME TARGET "OURS..." "BASELINE...": one line of the
+# table, medians of the times and of the per-run ratios (min-max with
+# more than one run), since the machine's load changes between runs.
+row() {
+    ROWS+=("$(python3 - "$@" <<'PY'
+import statistics, sys
+name, baseline, target, ours, theirs = sys.argv[1:]
+ours, theirs = [float(x) for x in ours.split()], [float(x) for x in theirs.split()]
+ratios = [a / b for a, b in zip(ours, theirs)]
+def show(values, fmt):
+    text = fmt.format(statistics.median(values))
+    if len(values) > 1:
+        text += " (" + fmt.format(min(values)) + "–" + fmt.format(max(values)) + ")"
+    return text
+print(f"| {name} | {show(ours, '{:.2f}')} | {show(theirs, '{:.2f}')} ({baseline}) "
+      f"| {show(ratios, '{:.2f}x')} | {target} |")
+PY
+)")
+}
 
 # --- the private dockerd -------------------------------------------------
 DOCKER_ROOT="$BENCH_DIR/docker"
@@ -170,8 +188,8 @@ scenario_build() {
         say "build run $run: build-image ${ours[-1]} s, by hand ${theirs[-1]} s"
     done
     clean_images
-    row "build + tag + push (${SIZE_MIB} MiB context, ${#TAGS[@]} tags)" "$(median "${ours[@]}")" \
-        "$(median "${theirs[@]}")" "docker build + tag + push" "≤ 1.0x"
+    row "build + tag + push (${SIZE_MIB} MiB context, ${#TAGS[@]} tags)" \
+        "docker build + tag + push" "≤ 1.0x" "${ours[*]}" "${theirs[*]}"
 }
 
 say "starting a private dockerd under $DOCKER_ROOT"
@@ -182,5 +200,5 @@ for scenario in ${SCENARIOS//,/ }; do
     "scenario_$scenario"
 done
 
-printf '\n| scenario | zuul-image (s) | baseline (s) | ratio | target |\n|---|---|---|---|---|\n'
+printf '\n| scenario | zuul-image (s) | baseline (s) | ratio (per run) | target |\n|---|---|---|---|---|\n'
 printf '%s\n' "${ROWS[@]}"
