@@ -39,7 +39,7 @@ complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "run-buildset-
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "use-buildset-registry" -d 'Point docker, podman/buildah/cri-o, containerd and buildkit at the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "pull-from-intermediate" -d 'Copy the artifact images of the changes ahead into the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "push-to-intermediate" -d 'Copy this buildset\'s images to the intermediate registry and return them as artifacts'
-complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "build-image" -d '(not built yet) Build images (docker/buildx or podman), tag them and push them to the buildset registry'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "build-image" -d 'Build images (docker/buildx, podman or buildah), tag them and push them to the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "upload-image" -d '(not built yet) Push images to the final registry under the temporary tag'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "promote-image" -d '(not built yet) Move the temporary tag to the real tag and delete temporary tags'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "pause" -d 'Return `zuul.pause` when this job runs the buildset registry'
@@ -115,6 +115,22 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermedia
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -s h -l help -d 'Print help'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l family -d 'Which role family\'s variables apply (default: the image list that is defined)' -r -f -a "docker\t'`build-docker-image`, `upload-docker-image`, `promote-docker-image`'
+container\t'`build-container-image`, `upload-container-image`, `promote-container-image`'"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l repository -d 'Build this repository instead of the image list in the variables' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l context -d 'The build context of --repository, relative to the work directory' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l tag -d 'A tag of --repository (repeatable; default `latest`)' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s f -l file -d 'The Dockerfile/Containerfile of --repository, relative to its context' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l path -d 'The build path argument of --repository, relative to its context' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l target -d 'The stage of a multi-stage build to build (--repository)' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l build-arg -d 'A build argument of --repository (repeatable)' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l label -d 'A label of --repository (repeatable)' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l sibling -d 'A project under `~/src` to stage for --repository (repeatable)' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l arch -d 'A platform of --repository (repeatable): a multi-platform build' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l engine -d 'The engine of the container family: docker, podman or buildah; wins over `container_command`' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l work-dir -d 'The directory contexts are relative to; wins over `zuul_work_dir`' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l builder-image -d 'The BuildKit image of a docker multi-platform builder; wins over `docker_builder_image` / `container_builder_image`' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l docker-host -d 'The Docker API socket (docker builds)' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
@@ -123,7 +139,7 @@ always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s q -l quiet -d 'Print only warnings and errors'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s V -l version -d 'Print version'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
@@ -230,7 +246,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "use-buildset-registry" -d 'Point docker, podman/buildah/cri-o, containerd and buildkit at the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "pull-from-intermediate" -d 'Copy the artifact images of the changes ahead into the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "push-to-intermediate" -d 'Copy this buildset\'s images to the intermediate registry and return them as artifacts'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "build-image" -d '(not built yet) Build images (docker/buildx or podman), tag them and push them to the buildset registry'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "build-image" -d 'Build images (docker/buildx, podman or buildah), tag them and push them to the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "upload-image" -d '(not built yet) Push images to the final registry under the temporary tag'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "promote-image" -d '(not built yet) Move the temporary tag to the real tag and delete temporary tags'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "pause" -d 'Return `zuul.pause` when this job runs the buildset registry'

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 ///
 /// Replaces the zuul-jobs container roles: runs the buildset registry, points
 /// container engines at it, moves images to and from the intermediate
-/// registry (building, uploading and promoting are not built yet). Reads
+/// registry, builds (uploading and promoting are not built yet). Reads
 /// Zuul's variables as JSON or YAML and returns data the way `zuul_return`
 /// does.
 #[derive(Debug, Parser)]
@@ -97,8 +97,8 @@ pub enum Command {
     /// Copy this buildset's images to the intermediate registry and return
     /// them as artifacts.
     PushToIntermediate(push_to_intermediate::Args),
-    /// (not built yet) Build images (docker/buildx or podman), tag them and
-    /// push them to the buildset registry.
+    /// Build images (docker/buildx, podman or buildah), tag them and push
+    /// them to the buildset registry.
     BuildImage(build_image::Args),
     /// (not built yet) Push images to the final registry under the
     /// temporary tag.

@@ -9,6 +9,7 @@
 
 mod support;
 
+mod build_image;
 mod cli;
 mod color;
 mod completions;

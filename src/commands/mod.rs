@@ -49,6 +49,7 @@ pub const ERRORS: &[Probe] = &[
     probe::<crate::reference::Error>,
     probe::<crate::host::Error>,
     probe::<crate::server::config::Error>,
+    probe::<crate::build::Error>,
 ];
 
 /// Resolve the inputs once, then dispatch.

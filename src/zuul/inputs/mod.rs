@@ -19,7 +19,9 @@
 //! | `ensure-docker` | [`ensure_docker::EnsureDocker`] |
 //! | `push-to-intermediate` | [`intermediate::Push`] |
 //! | `pull-from-intermediate` | [`intermediate::Pull`] |
+//! | `build-image` | [`build::Build`] |
 
+pub mod build;
 pub mod ensure_docker;
 pub mod env;
 pub mod family;
@@ -107,6 +109,34 @@ impl Sources<'_> {
             value,
             Some(file.display().to_string()),
         )
+    }
+}
+
+impl Sources<'_> {
+    /// `buildset_registry` from the variable, else from this job's results
+    /// file when that file exists, is not empty and holds
+    /// `secret_data.buildset_registry` (the build roles' rule); `None`
+    /// otherwise: the build runs without a buildset registry.
+    pub fn optional_buildset_registry(
+        &self,
+        zuul: &ZuulVars,
+    ) -> Result<Option<BuildsetRegistry>, Error> {
+        if let Some(registry) = buildset_registry_var(self.vars)? {
+            return Ok(Some(registry));
+        }
+        let Some(file) = self.results_file(zuul) else {
+            return Ok(None);
+        };
+        let returned = results::read(&file)?;
+        let Some(value) = returned.secret_data.get(BUILDSET_REGISTRY) else {
+            return Ok(None);
+        };
+        BuildsetRegistry::from_value(
+            &format!("secret_data.{BUILDSET_REGISTRY}"),
+            value,
+            Some(file.display().to_string()),
+        )
+        .map(Some)
     }
 }
 
