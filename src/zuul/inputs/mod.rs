@@ -19,12 +19,17 @@
 //! | `ensure-docker` | [`ensure_docker::EnsureDocker`] |
 //! | `push-to-intermediate` | [`intermediate::Push`] |
 //! | `pull-from-intermediate` | [`intermediate::Pull`] |
+//! | `upload-image` | [`upload::Upload`] (images: [`publish::Publish`]) |
+//! | `promote-image` | [`promote::Promote`] (images: [`publish::Publish`]) |
 
 pub mod ensure_docker;
 pub mod env;
 pub mod family;
 pub mod intermediate;
+pub mod promote;
+pub mod publish;
 pub mod run_registry;
+pub mod upload;
 pub mod use_registry;
 
 pub use env::Env;
