@@ -10,6 +10,7 @@ pub mod connect;
 pub mod context;
 pub mod ensure_docker;
 pub mod pause;
+pub mod promote;
 pub mod promote_image;
 pub mod pull_from_intermediate;
 pub mod push_to_intermediate;

@@ -38,12 +38,6 @@ pub enum Error {
     },
 }
 
-impl crate::exit::Classify for Error {
-    fn is_input(&self) -> bool {
-        false
-    }
-}
-
 /// `promote_container_image_query`'s default:
 /// `change=…&patchset=…&pipeline=…&job_name=…`, each value URL-encoded.
 pub fn default_query(change: &str, patchset: &str, pipeline: &str, job: &str) -> String {
