@@ -154,6 +154,11 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand --version 'Print version'
         }
         &'zuul-image;upload-image'= {
+            cand --family 'Which roles'' variables apply: `docker` (`docker_images`, ...) or `container` (`container_images`, ...). Default: the list given'
+            cand --repository 'This repository instead of the image list in the variables'
+            cand --tag 'A tag of --repository (repeatable; default `latest`)'
+            cand --docker-host 'The docker daemon to push from when there is no buildset registry (`unix:///PATH`; default: /var/run/docker.sock)'
+            cand --jobs 'Blob transfers at once per registry'
             cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
@@ -163,12 +168,18 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand --quiet 'Print only warnings and errors'
             cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
             cand --verbose 'More diagnostics on stderr (-v debug, -vv trace)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'zuul-image;promote-image'= {
+            cand --family 'Which roles'' variables apply: `docker` (`docker_images`, ...) or `container` (`container_images`, ...). Default: the list given'
+            cand --repository 'This repository instead of the image list in the variables'
+            cand --tag 'A tag of --repository (repeatable; default `latest`)'
+            cand --method 'How to promote (default: `promote_container_image_method`, else `tag`)'
+            cand --api-url 'The base URL of the registry''s tag API instead of Docker Hub''s (`https://hub.docker.com/v2`) or Quay''s (`https://<registry>/api/v1`): for private deployments and tests. Wins over `remove_registry_tag_api_url`'
+            cand --jobs 'Blob transfers at once per registry (`intermediate-registry`)'
             cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
@@ -178,8 +189,8 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand --quiet 'Print only warnings and errors'
             cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
             cand --verbose 'More diagnostics on stderr (-v debug, -vv trace)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

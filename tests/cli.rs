@@ -49,11 +49,11 @@ fn unknown_command_and_flag_are_usage_errors() {
 #[test]
 fn commands_not_built_yet_say_so() {
     zuul_image()
-        .arg("promote-image")
+        .arg("build-image")
         .assert()
         .code(2)
         .stdout("")
-        .stderr(contains("`promote-image` is not implemented yet"));
+        .stderr(contains("`build-image` is not implemented yet"));
 }
 
 /// Run `pause` with `args`; expect exit 2, an empty stdout, stderr holding

@@ -113,74 +113,111 @@ pub async fn by_tag(
     }
 
     // 3. and 4. Deletions; failures are warnings.
-    let mut warnings = Vec::new();
-    let mut warn = |message: String| {
-        ctx.printer.warn(&message);
-        warnings.push(message);
-    };
     let mut apis = Vec::new();
     for registry in &publish.registries {
         let connection = connections.final_registry(registry)?;
         apis.push(tag_api(registry, connection, method));
     }
-    let mut deleted: BTreeSet<(usize, String, String)> = BTreeSet::new();
-    for retag in &retags {
+    let mut warnings = Warnings {
+        printer: &ctx.printer,
+        list: Vec::new(),
+    };
+    let deleted = delete_temporaries(ctx, &retags, &apis, &mut warnings).await;
+    clean_up(ctx, &retags, &apis, method, &deleted, &mut warnings).await;
+    Ok(warnings.list)
+}
+
+/// Warnings, printed as they come and kept for `zuul.warnings`.
+struct Warnings<'a> {
+    printer: &'a crate::output::Printer,
+    list: Vec<String>,
+}
+
+impl Warnings<'_> {
+    fn add(&mut self, message: String) {
+        self.printer.warn(&message);
+        self.list.push(message);
+    }
+}
+
+/// A deleted tag: registry index, repository path, tag.
+type Deleted = BTreeSet<(usize, String, String)>;
+
+/// Step 3: each temporary tag, through its registry's API.
+async fn delete_temporaries(
+    ctx: &Context,
+    retags: &[Retag<'_>],
+    apis: &[anyhow::Result<TagApi>],
+    warnings: &mut Warnings<'_>,
+) -> Deleted {
+    let mut deleted = Deleted::new();
+    for retag in retags {
+        let name = retag.name(&retag.temporary);
         let api = match &apis[retag.image.registry] {
             Ok(api) => api,
             Err(err) => {
-                warn(format!(
-                    "the temporary tag `{}` was not deleted: {err:#}",
-                    retag.name(&retag.temporary)
+                warnings.add(format!(
+                    "the temporary tag `{name}` was not deleted: {err:#}"
                 ));
                 continue;
             }
         };
         match api.delete(&retag.image.path, &retag.temporary).await {
             Ok(()) => {
-                ctx.printer.status(format!(
-                    "deleted the temporary tag `{}`",
-                    retag.name(&retag.temporary)
-                ));
+                ctx.printer
+                    .status(format!("deleted the temporary tag `{name}`"));
                 deleted.insert((
                     retag.image.registry,
                     retag.image.path.clone(),
                     retag.temporary.clone(),
                 ));
             }
-            Err(err) => warn(delete_warning(api, &retag.name(&retag.temporary), &err)),
+            Err(err) => warnings.add(delete_warning(api, &name, &err)),
         }
     }
-    let mut cleaned: BTreeSet<(usize, String)> = BTreeSet::new();
-    for retag in &retags {
-        let (index, path) = (retag.image.registry, retag.image.path.clone());
-        if !cleaned.insert((index, path.clone())) {
+    deleted
+}
+
+/// Step 4: per repository, the temporary tags older than the limit
+/// (those step 3 deleted left out).
+async fn clean_up(
+    ctx: &Context,
+    retags: &[Retag<'_>],
+    apis: &[anyhow::Result<TagApi>],
+    method: &TagMethod,
+    deleted: &Deleted,
+    warnings: &mut Warnings<'_>,
+) {
+    let mut seen: BTreeSet<(usize, &str)> = BTreeSet::new();
+    for retag in retags {
+        let (index, path) = (retag.image.registry, retag.image.path.as_str());
+        if !seen.insert((index, path)) {
             continue;
         }
         let Ok(api) = &apis[index] else {
             continue;
         };
-        let name = format!("{}/{path}", retag.registry.address());
-        let tags = match api.tags(&path).await {
+        let address = retag.registry.address();
+        let name = format!("{address}/{path}");
+        let tags = match api.tags(path).await {
             Ok(Some(tags)) => tags,
             Ok(None) => {
                 ctx.printer.status(format!(
-                    "`{}` tells no tag ages: old temporary tags of `{name}` are left to the registry's own retention",
-                    retag.registry.address()
+                    "`{address}` tells no tag ages: old temporary tags of `{name}` are left to the registry's own retention"
                 ));
                 continue;
             }
             Err(err) => {
-                warn(format!(
+                warnings.add(format!(
                     "old temporary tags of `{name}` were not cleaned up: failed to list its tags through {}: {err}",
                     api.describe()
                 ));
                 continue;
             }
         };
-        let old = stale(&tags, &method.cleanup.1, method.max_age, SystemTime::now());
-        let old: Vec<String> = old
+        let old: Vec<String> = stale(&tags, &method.cleanup.1, method.max_age, SystemTime::now())
             .into_iter()
-            .filter(|tag| !deleted.contains(&(index, path.clone(), tag.clone())))
+            .filter(|tag| !deleted.contains(&(index, path.to_owned(), tag.clone())))
             .collect();
         ctx.printer.status(format!(
             "{} of {} tag(s) of `{name}` match `{}` and are older than {}",
@@ -190,15 +227,14 @@ pub async fn by_tag(
             humantime::format_duration(method.max_age)
         ));
         for tag in old {
-            match api.delete(&path, &tag).await {
+            match api.delete(path, &tag).await {
                 Ok(()) => ctx
                     .printer
                     .status(format!("deleted the old temporary tag `{name}:{tag}`")),
-                Err(err) => warn(delete_warning(api, &format!("{name}:{tag}"), &err)),
+                Err(err) => warnings.add(delete_warning(api, &format!("{name}:{tag}"), &err)),
             }
         }
     }
-    Ok(warnings)
 }
 
 /// The API that deletes `registry`'s tags, reached through `connection`

@@ -24,6 +24,15 @@ fn promote_on_a_plain_registry_moves_no_blob_and_keeps_what_it_cannot_delete() {
             "container_registry_credentials": credentials(&target, json!({})),
         })
     };
+    // The registry's certificate is trusted because the variables give it.
+    let mut untrusted = vars(42, json!(["latest"]));
+    untrusted["container_registry_credentials"][target.address()]
+        .as_object_mut()
+        .unwrap()
+        .remove("cert");
+    let text = failed_with(&zuul(&untrusted, &["promote-image"]), 1);
+    assert!(text.contains("UnknownIssuer"), "{text}");
+
     let before = target.requests().len();
     let output = zuul(&vars(42, json!(["latest"])), &["promote-image"]);
     let text = succeeded(&output);
