@@ -141,11 +141,14 @@ restart_final() {  # an empty final registry
 blob_requests() { grep -c '/blobs/' "$BENCH_DIR/final/log" || true; }
 
 upload_zuul() { "$BIN" -q --vars "$BENCH_DIR/upload.json" upload-image >/dev/null; }
-upload_skopeo() {
+skopeo_copy() {  # SRC_CERT_DIR SRC DEST (docker:// references)
     clear_skopeo_cache
     skopeo --insecure-policy copy --all -q --authfile "$BENCH_DIR/auth.json" \
-        --src-cert-dir "$BENCH_DIR/bsr-certs" --dest-cert-dir "$BENCH_DIR/certs" \
-        "docker://127.0.0.1:$BSR/org/app:latest" "docker://127.0.0.1:$FINAL/org/app:change_1_latest"
+        --src-cert-dir "$1" --dest-cert-dir "$BENCH_DIR/certs" "$2" "$3"
+}
+upload_skopeo() {
+    skopeo_copy "$BENCH_DIR/bsr-certs" "docker://127.0.0.1:$BSR/org/app:latest" \
+        "docker://127.0.0.1:$FINAL/org/app:change_1_latest"
 }
 
 scenario_upload() {
@@ -167,10 +170,8 @@ drop_latest() {
 }
 promote_zuul() { "$BIN" -q --vars "$BENCH_DIR/promote.json" promote-image >/dev/null 2>>"$BENCH_DIR/promote.log"; }
 promote_skopeo() {
-    clear_skopeo_cache
-    skopeo --insecure-policy copy --all -q --authfile "$BENCH_DIR/auth.json" \
-        --src-cert-dir "$BENCH_DIR/certs" --dest-cert-dir "$BENCH_DIR/certs" \
-        "docker://127.0.0.1:$FINAL/org/app:change_1_latest" "docker://127.0.0.1:$FINAL/org/app:latest"
+    skopeo_copy "$BENCH_DIR/certs" "docker://127.0.0.1:$FINAL/org/app:change_1_latest" \
+        "docker://127.0.0.1:$FINAL/org/app:latest"
 }
 
 scenario_promote() {
