@@ -25,7 +25,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
@@ -39,9 +39,9 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('use-buildset-registry', 'use-buildset-registry', [CompletionResultType]::ParameterValue, 'Point docker, podman/buildah/cri-o, containerd and buildkit at the buildset registry')
             [CompletionResult]::new('pull-from-intermediate', 'pull-from-intermediate', [CompletionResultType]::ParameterValue, 'Copy the artifact images of the changes ahead into the buildset registry')
             [CompletionResult]::new('push-to-intermediate', 'push-to-intermediate', [CompletionResultType]::ParameterValue, 'Copy this buildset''s images to the intermediate registry and return them as artifacts')
-            [CompletionResult]::new('build-image', 'build-image', [CompletionResultType]::ParameterValue, 'Build images (docker/buildx or podman), tag them and push them to the buildset registry')
-            [CompletionResult]::new('upload-image', 'upload-image', [CompletionResultType]::ParameterValue, 'Push images to the final registry under the temporary tag')
-            [CompletionResult]::new('promote-image', 'promote-image', [CompletionResultType]::ParameterValue, 'Move the temporary tag to the real tag and delete temporary tags')
+            [CompletionResult]::new('build-image', 'build-image', [CompletionResultType]::ParameterValue, '(not built yet) Build images (docker/buildx or podman), tag them and push them to the buildset registry')
+            [CompletionResult]::new('upload-image', 'upload-image', [CompletionResultType]::ParameterValue, '(not built yet) Push images to the final registry under the temporary tag')
+            [CompletionResult]::new('promote-image', 'promote-image', [CompletionResultType]::ParameterValue, '(not built yet) Move the temporary tag to the real tag and delete temporary tags')
             [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Return `zuul.pause` when this job runs the buildset registry')
             [CompletionResult]::new('registry', 'registry', [CompletionResultType]::ParameterValue, 'The embedded OCI registry')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -58,7 +58,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
@@ -77,7 +77,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
             [CompletionResult]::new('--stop', '--stop', [CompletionResultType]::ParameterName, 'Stop the registry running from the root instead')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
@@ -99,7 +99,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
@@ -116,7 +116,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
@@ -136,7 +136,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
@@ -152,7 +152,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
@@ -173,7 +173,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
@@ -195,7 +195,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
@@ -211,7 +211,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
@@ -227,7 +227,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
@@ -239,7 +239,6 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OCI registry in the foreground until SIGTERM or SIGINT')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop a registry started by `run-buildset-registry`')
-            [CompletionResult]::new('supervise', 'supervise', [CompletionResultType]::ParameterValue, 'Run and restart a registry (started by `run-buildset-registry`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -255,7 +254,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
             [CompletionResult]::new('--no-anonymous-read', '--no-anonymous-read', [CompletionResultType]::ParameterName, 'Refuse anonymous pulls (they are allowed by default)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
@@ -274,7 +273,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Say what would be removed without removing it')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
@@ -292,25 +291,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'zuul-image;registry;supervise' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'config')
-            [CompletionResult]::new('--run-dir', '--run-dir', [CompletionResultType]::ParameterName, 'run-dir')
-            [CompletionResult]::new('--vars', '--vars', [CompletionResultType]::ParameterName, 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)')
-            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
-            [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
-            [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
@@ -325,7 +306,6 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OCI registry in the foreground until SIGTERM or SIGINT')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop a registry started by `run-buildset-registry`')
-            [CompletionResult]::new('supervise', 'supervise', [CompletionResultType]::ParameterValue, 'Run and restart a registry (started by `run-buildset-registry`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -338,9 +318,6 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
         'zuul-image;registry;help;stop' {
             break
         }
-        'zuul-image;registry;help;supervise' {
-            break
-        }
         'zuul-image;registry;help;help' {
             break
         }
@@ -349,7 +326,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--extra-var', '--extra-var', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
             [CompletionResult]::new('--results', '--results', [CompletionResultType]::ParameterName, 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only warnings and errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (-v debug, -vv trace)')
@@ -366,9 +343,9 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('use-buildset-registry', 'use-buildset-registry', [CompletionResultType]::ParameterValue, 'Point docker, podman/buildah/cri-o, containerd and buildkit at the buildset registry')
             [CompletionResult]::new('pull-from-intermediate', 'pull-from-intermediate', [CompletionResultType]::ParameterValue, 'Copy the artifact images of the changes ahead into the buildset registry')
             [CompletionResult]::new('push-to-intermediate', 'push-to-intermediate', [CompletionResultType]::ParameterValue, 'Copy this buildset''s images to the intermediate registry and return them as artifacts')
-            [CompletionResult]::new('build-image', 'build-image', [CompletionResultType]::ParameterValue, 'Build images (docker/buildx or podman), tag them and push them to the buildset registry')
-            [CompletionResult]::new('upload-image', 'upload-image', [CompletionResultType]::ParameterValue, 'Push images to the final registry under the temporary tag')
-            [CompletionResult]::new('promote-image', 'promote-image', [CompletionResultType]::ParameterValue, 'Move the temporary tag to the real tag and delete temporary tags')
+            [CompletionResult]::new('build-image', 'build-image', [CompletionResultType]::ParameterValue, '(not built yet) Build images (docker/buildx or podman), tag them and push them to the buildset registry')
+            [CompletionResult]::new('upload-image', 'upload-image', [CompletionResultType]::ParameterValue, '(not built yet) Push images to the final registry under the temporary tag')
+            [CompletionResult]::new('promote-image', 'promote-image', [CompletionResultType]::ParameterValue, '(not built yet) Move the temporary tag to the real tag and delete temporary tags')
             [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Return `zuul.pause` when this job runs the buildset registry')
             [CompletionResult]::new('registry', 'registry', [CompletionResultType]::ParameterValue, 'The embedded OCI registry')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
@@ -406,7 +383,6 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OCI registry in the foreground until SIGTERM or SIGINT')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop a registry started by `run-buildset-registry`')
-            [CompletionResult]::new('supervise', 'supervise', [CompletionResultType]::ParameterValue, 'Run and restart a registry (started by `run-buildset-registry`)')
             break
         }
         'zuul-image;help;registry;serve' {
@@ -416,9 +392,6 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             break
         }
         'zuul-image;help;registry;stop' {
-            break
-        }
-        'zuul-image;help;registry;supervise' {
             break
         }
         'zuul-image;help;completions' {

@@ -97,9 +97,6 @@ _zuul__image() {
             zuul__image__subcmd__help__subcmd__registry,stop)
                 cmd="zuul__image__subcmd__help__subcmd__registry__subcmd__stop"
                 ;;
-            zuul__image__subcmd__help__subcmd__registry,supervise)
-                cmd="zuul__image__subcmd__help__subcmd__registry__subcmd__supervise"
-                ;;
             zuul__image__subcmd__registry,help)
                 cmd="zuul__image__subcmd__registry__subcmd__help"
                 ;;
@@ -112,9 +109,6 @@ _zuul__image() {
             zuul__image__subcmd__registry,stop)
                 cmd="zuul__image__subcmd__registry__subcmd__stop"
                 ;;
-            zuul__image__subcmd__registry,supervise)
-                cmd="zuul__image__subcmd__registry__subcmd__supervise"
-                ;;
             zuul__image__subcmd__registry__subcmd__help,help)
                 cmd="zuul__image__subcmd__registry__subcmd__help__subcmd__help"
                 ;;
@@ -126,9 +120,6 @@ _zuul__image() {
                 ;;
             zuul__image__subcmd__registry__subcmd__help,stop)
                 cmd="zuul__image__subcmd__registry__subcmd__help__subcmd__stop"
-                ;;
-            zuul__image__subcmd__registry__subcmd__help,supervise)
-                cmd="zuul__image__subcmd__registry__subcmd__help__subcmd__supervise"
                 ;;
             *)
                 ;;
@@ -170,7 +161,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__build__subcmd__image)
+        zuul__image__subcmd__build__subcmd__image)
             opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -204,7 +195,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__completions)
+        zuul__image__subcmd__completions)
             opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -238,7 +229,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__ensure__subcmd__docker)
+        zuul__image__subcmd__ensure__subcmd__docker)
             opts="-e -q -v -h -V --root --docker-host --docker-pidfile --dockerd-arg --user --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -292,7 +283,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help)
+        zuul__image__subcmd__help)
             opts="ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -306,7 +297,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help__subcmd__build__subcmd__image)
+        zuul__image__subcmd__help__subcmd__build__subcmd__image)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -320,7 +311,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help__subcmd__completions)
+        zuul__image__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -334,7 +325,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help__subcmd__ensure__subcmd__docker)
+        zuul__image__subcmd__help__subcmd__ensure__subcmd__docker)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -348,7 +339,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help__subcmd__help)
+        zuul__image__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -362,7 +353,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help__subcmd__pause)
+        zuul__image__subcmd__help__subcmd__pause)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -376,7 +367,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help__subcmd__promote__subcmd__image)
+        zuul__image__subcmd__help__subcmd__promote__subcmd__image)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -390,7 +381,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help__subcmd__pull__subcmd__from__subcmd__intermediate)
+        zuul__image__subcmd__help__subcmd__pull__subcmd__from__subcmd__intermediate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -404,7 +395,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help__subcmd__push__subcmd__to__subcmd__intermediate)
+        zuul__image__subcmd__help__subcmd__push__subcmd__to__subcmd__intermediate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -418,8 +409,8 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help__subcmd__registry)
-            opts="serve prune stop supervise"
+        zuul__image__subcmd__help__subcmd__registry)
+            opts="serve prune stop"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -432,7 +423,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help__subcmd__registry__subcmd__prune)
+        zuul__image__subcmd__help__subcmd__registry__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -446,7 +437,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help__subcmd__registry__subcmd__serve)
+        zuul__image__subcmd__help__subcmd__registry__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -460,7 +451,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help__subcmd__registry__subcmd__stop)
+        zuul__image__subcmd__help__subcmd__registry__subcmd__stop)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -474,21 +465,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help__subcmd__registry__subcmd__supervise)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        zuul__subcmd__image__subcmd__help__subcmd__run__subcmd__buildset__subcmd__registry)
+        zuul__image__subcmd__help__subcmd__run__subcmd__buildset__subcmd__registry)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -502,7 +479,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help__subcmd__upload__subcmd__image)
+        zuul__image__subcmd__help__subcmd__upload__subcmd__image)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -516,7 +493,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__help__subcmd__use__subcmd__buildset__subcmd__registry)
+        zuul__image__subcmd__help__subcmd__use__subcmd__buildset__subcmd__registry)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -530,7 +507,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__pause)
+        zuul__image__subcmd__pause)
             opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -564,7 +541,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__promote__subcmd__image)
+        zuul__image__subcmd__promote__subcmd__image)
             opts="-e -q -v -h -V --family --repository --tag --method --api-url --jobs --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -622,7 +599,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__pull__subcmd__from__subcmd__intermediate)
+        zuul__image__subcmd__pull__subcmd__from__subcmd__intermediate)
             opts="-e -q -v -h -V --jobs --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -660,7 +637,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__push__subcmd__to__subcmd__intermediate)
+        zuul__image__subcmd__push__subcmd__to__subcmd__intermediate)
             opts="-e -q -v -h -V --repository --tag --build --jobs --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -710,8 +687,8 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__registry)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version serve prune stop supervise help"
+        zuul__image__subcmd__registry)
+            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version serve prune stop help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -744,8 +721,8 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__registry__subcmd__help)
-            opts="serve prune stop supervise help"
+        zuul__image__subcmd__registry__subcmd__help)
+            opts="serve prune stop help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -758,7 +735,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__registry__subcmd__help__subcmd__help)
+        zuul__image__subcmd__registry__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -772,7 +749,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__registry__subcmd__help__subcmd__prune)
+        zuul__image__subcmd__registry__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -786,7 +763,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__registry__subcmd__help__subcmd__serve)
+        zuul__image__subcmd__registry__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -800,7 +777,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__registry__subcmd__help__subcmd__stop)
+        zuul__image__subcmd__registry__subcmd__help__subcmd__stop)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -814,21 +791,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__registry__subcmd__help__subcmd__supervise)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        zuul__subcmd__image__subcmd__registry__subcmd__prune)
+        zuul__image__subcmd__registry__subcmd__prune)
             opts="-e -q -v -h -V --root --older-than --dry-run --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -870,7 +833,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__registry__subcmd__serve)
+        zuul__image__subcmd__registry__subcmd__serve)
             opts="-e -q -v -h -V --listen --root --tls-cert --tls-key --htpasswd --config --no-anonymous-read --public-url --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -932,7 +895,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__registry__subcmd__stop)
+        zuul__image__subcmd__registry__subcmd__stop)
             opts="-e -q -v -h -V --root --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -970,49 +933,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__registry__subcmd__supervise)
-            opts="-e -q -v -h -V --config --run-dir --vars --extra-var --results --quiet --verbose --color --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --run-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --vars)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --extra-var)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -e)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --results)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        zuul__subcmd__image__subcmd__run__subcmd__buildset__subcmd__registry)
+        zuul__image__subcmd__run__subcmd__buildset__subcmd__registry)
             opts="-e -q -v -h -V --host --port --root --stop --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1058,7 +979,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__upload__subcmd__image)
+        zuul__image__subcmd__upload__subcmd__image)
             opts="-e -q -v -h -V --family --repository --tag --docker-host --jobs --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1112,7 +1033,7 @@ _zuul__image() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        zuul__subcmd__image__subcmd__use__subcmd__buildset__subcmd__registry)
+        zuul__image__subcmd__use__subcmd__buildset__subcmd__registry)
             opts="-e -q -v -h -V --root --namespace --docker-user --docker-host --docker-pidfile --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

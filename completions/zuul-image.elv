@@ -22,7 +22,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
+            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
             cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
@@ -36,9 +36,9 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand use-buildset-registry 'Point docker, podman/buildah/cri-o, containerd and buildkit at the buildset registry'
             cand pull-from-intermediate 'Copy the artifact images of the changes ahead into the buildset registry'
             cand push-to-intermediate 'Copy this buildset''s images to the intermediate registry and return them as artifacts'
-            cand build-image 'Build images (docker/buildx or podman), tag them and push them to the buildset registry'
-            cand upload-image 'Push images to the final registry under the temporary tag'
-            cand promote-image 'Move the temporary tag to the real tag and delete temporary tags'
+            cand build-image '(not built yet) Build images (docker/buildx or podman), tag them and push them to the buildset registry'
+            cand upload-image '(not built yet) Push images to the final registry under the temporary tag'
+            cand promote-image '(not built yet) Move the temporary tag to the real tag and delete temporary tags'
             cand pause 'Return `zuul.pause` when this job runs the buildset registry'
             cand registry 'The embedded OCI registry'
             cand completions 'Print a shell completion script'
@@ -54,7 +54,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
+            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
             cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
@@ -72,7 +72,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
+            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
             cand --stop 'Stop the registry running from the root instead'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
@@ -93,7 +93,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
+            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
             cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
@@ -109,7 +109,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
+            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
             cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
@@ -128,7 +128,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
+            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
             cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
@@ -143,7 +143,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
+            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
             cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
@@ -163,7 +163,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
+            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
             cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
@@ -184,7 +184,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
+            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
             cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
@@ -199,7 +199,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
+            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
             cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
@@ -214,7 +214,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
+            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
             cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
@@ -226,7 +226,6 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand serve 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
             cand prune 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
             cand stop 'Stop a registry started by `run-buildset-registry`'
-            cand supervise 'Run and restart a registry (started by `run-buildset-registry`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'zuul-image;registry;serve'= {
@@ -241,7 +240,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
+            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
             cand --no-anonymous-read 'Refuse anonymous pulls (they are allowed by default)'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
@@ -259,7 +258,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
+            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
             cand --dry-run 'Say what would be removed without removing it'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
@@ -276,24 +275,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
-            cand -q 'Print only warnings and errors'
-            cand --quiet 'Print only warnings and errors'
-            cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
-            cand --verbose 'More diagnostics on stderr (-v debug, -vv trace)'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'zuul-image;registry;supervise'= {
-            cand --config 'config'
-            cand --run-dir 'run-dir'
-            cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
-            cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
-            cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
-            cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
+            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
             cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
@@ -307,7 +289,6 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand serve 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
             cand prune 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
             cand stop 'Stop a registry started by `run-buildset-registry`'
-            cand supervise 'Run and restart a registry (started by `run-buildset-registry`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'zuul-image;registry;help;serve'= {
@@ -316,8 +297,6 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
         }
         &'zuul-image;registry;help;stop'= {
         }
-        &'zuul-image;registry;help;supervise'= {
-        }
         &'zuul-image;registry;help;help'= {
         }
         &'zuul-image;completions'= {
@@ -325,7 +304,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --extra-var 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
             cand --results 'Merge the return data into FILE with zuul_return''s rules (atomic, mode 0600) instead of printing it on stdout'
-            cand --color 'Colour on stderr'
+            cand --color 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set'
             cand -q 'Print only warnings and errors'
             cand --quiet 'Print only warnings and errors'
             cand -v 'More diagnostics on stderr (-v debug, -vv trace)'
@@ -341,9 +320,9 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand use-buildset-registry 'Point docker, podman/buildah/cri-o, containerd and buildkit at the buildset registry'
             cand pull-from-intermediate 'Copy the artifact images of the changes ahead into the buildset registry'
             cand push-to-intermediate 'Copy this buildset''s images to the intermediate registry and return them as artifacts'
-            cand build-image 'Build images (docker/buildx or podman), tag them and push them to the buildset registry'
-            cand upload-image 'Push images to the final registry under the temporary tag'
-            cand promote-image 'Move the temporary tag to the real tag and delete temporary tags'
+            cand build-image '(not built yet) Build images (docker/buildx or podman), tag them and push them to the buildset registry'
+            cand upload-image '(not built yet) Push images to the final registry under the temporary tag'
+            cand promote-image '(not built yet) Move the temporary tag to the real tag and delete temporary tags'
             cand pause 'Return `zuul.pause` when this job runs the buildset registry'
             cand registry 'The embedded OCI registry'
             cand completions 'Print a shell completion script'
@@ -371,15 +350,12 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand serve 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
             cand prune 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
             cand stop 'Stop a registry started by `run-buildset-registry`'
-            cand supervise 'Run and restart a registry (started by `run-buildset-registry`)'
         }
         &'zuul-image;help;registry;serve'= {
         }
         &'zuul-image;help;registry;prune'= {
         }
         &'zuul-image;help;registry;stop'= {
-        }
-        &'zuul-image;help;registry;supervise'= {
         }
         &'zuul-image;help;completions'= {
         }

@@ -27,7 +27,7 @@ end
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_needs_command" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -s q -l quiet -d 'Print only warnings and errors'
@@ -39,9 +39,9 @@ complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "run-buildset-
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "use-buildset-registry" -d 'Point docker, podman/buildah/cri-o, containerd and buildkit at the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "pull-from-intermediate" -d 'Copy the artifact images of the changes ahead into the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "push-to-intermediate" -d 'Copy this buildset\'s images to the intermediate registry and return them as artifacts'
-complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "build-image" -d 'Build images (docker/buildx or podman), tag them and push them to the buildset registry'
-complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "upload-image" -d 'Push images to the final registry under the temporary tag'
-complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "promote-image" -d 'Move the temporary tag to the real tag and delete temporary tags'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "build-image" -d '(not built yet) Build images (docker/buildx or podman), tag them and push them to the buildset registry'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "upload-image" -d '(not built yet) Push images to the final registry under the temporary tag'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "promote-image" -d '(not built yet) Move the temporary tag to the real tag and delete temporary tags'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "pause" -d 'Return `zuul.pause` when this job runs the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "registry" -d 'The embedded OCI registry'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -54,7 +54,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l 
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand ensure-docker" -s q -l quiet -d 'Print only warnings and errors'
@@ -67,7 +67,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-regis
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand run-buildset-registry" -l stop -d 'Stop the registry running from the root instead'
@@ -83,7 +83,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-regis
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand use-buildset-registry" -s q -l quiet -d 'Print only warnings and errors'
@@ -94,7 +94,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermed
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pull-from-intermediate" -s q -l quiet -d 'Print only warnings and errors'
@@ -108,7 +108,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermedia
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermediate" -s q -l quiet -d 'Print only warnings and errors'
@@ -118,7 +118,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand push-to-intermedia
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s q -l quiet -d 'Print only warnings and errors'
@@ -134,7 +134,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l j
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s q -l quiet -d 'Print only warnings and errors'
@@ -152,7 +152,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l 
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s q -l quiet -d 'Print only warnings and errors'
@@ -162,28 +162,27 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s 
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s q -l quiet -d 'Print only warnings and errors'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s h -l help -d 'Print help'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s V -l version -d 'Print version'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s q -l quiet -d 'Print only warnings and errors'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s h -l help -d 'Print help'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -s V -l version -d 'Print version'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -f -a "serve" -d 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -f -a "prune" -d 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -f -a "stop" -d 'Stop a registry started by `run-buildset-registry`'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -f -a "supervise" -d 'Run and restart a registry (started by `run-buildset-registry`)'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop supervise help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -s q -l quiet -d 'Print only warnings and errors'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -f -a "serve" -d 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -f -a "prune" -d 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -f -a "stop" -d 'Stop a registry started by `run-buildset-registry`'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and not __fish_seen_subcommand_from serve prune stop help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l listen -d 'Address and port to listen on; `[::]` also accepts IPv4 clients' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l root -d 'Storage directory' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l tls-cert -d 'TLS certificate chain (PEM)' -r -F
@@ -194,7 +193,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from serve" -l no-anonymous-read -d 'Refuse anonymous pulls (they are allowed by default)'
@@ -207,7 +206,7 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from prune" -l dry-run -d 'Say what would be removed without removing it'
@@ -219,34 +218,21 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -s q -l quiet -d 'Print only warnings and errors'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from stop" -s V -l version -d 'Print version'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l config -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l run-dir -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -l color -d 'Colour on stderr' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s q -l quiet -d 'Print only warnings and errors'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s h -l help -d 'Print help'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from supervise" -s V -l version -d 'Print version'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "stop" -d 'Stop a registry started by `run-buildset-registry`'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "supervise" -d 'Run and restart a registry (started by `run-buildset-registry`)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand registry; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l color -d 'Colour on stderr' -r -f -a "auto\t''
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -l color -d 'Colour on stderr; `auto`: only when stderr is a terminal and `NO_COLOR` is not set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand completions" -s q -l quiet -d 'Print only warnings and errors'
@@ -258,9 +244,9 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "use-buildset-registry" -d 'Point docker, podman/buildah/cri-o, containerd and buildkit at the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "pull-from-intermediate" -d 'Copy the artifact images of the changes ahead into the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "push-to-intermediate" -d 'Copy this buildset\'s images to the intermediate registry and return them as artifacts'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "build-image" -d 'Build images (docker/buildx or podman), tag them and push them to the buildset registry'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "upload-image" -d 'Push images to the final registry under the temporary tag'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "promote-image" -d 'Move the temporary tag to the real tag and delete temporary tags'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "build-image" -d '(not built yet) Build images (docker/buildx or podman), tag them and push them to the buildset registry'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "upload-image" -d '(not built yet) Push images to the final registry under the temporary tag'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "promote-image" -d '(not built yet) Move the temporary tag to the real tag and delete temporary tags'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "pause" -d 'Return `zuul.pause` when this job runs the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "registry" -d 'The embedded OCI registry'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "completions" -d 'Print a shell completion script'
@@ -268,4 +254,3 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and __fish_seen_subcommand_from registry" -f -a "serve" -d 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and __fish_seen_subcommand_from registry" -f -a "prune" -d 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and __fish_seen_subcommand_from registry" -f -a "stop" -d 'Stop a registry started by `run-buildset-registry`'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and __fish_seen_subcommand_from registry" -f -a "supervise" -d 'Run and restart a registry (started by `run-buildset-registry`)'

@@ -13,12 +13,14 @@ use std::path::PathBuf;
 ///
 /// Replaces the zuul-jobs container roles: runs the buildset registry, points
 /// container engines at it, moves images to and from the intermediate
-/// registry, builds, uploads and promotes. Reads Zuul's variables as JSON or
-/// YAML and returns data the way `zuul_return` does.
+/// registry (building, uploading and promoting are not built yet). Reads
+/// Zuul's variables as JSON or YAML and returns data the way `zuul_return`
+/// does.
 #[derive(Debug, Parser)]
 #[command(
     name = "zuul-image",
-    version,
+    // `0.1.0 (1a2b3c4)`: the git commit it was built from (build.rs).
+    version = env!("ZUUL_IMAGE_VERSION"),
     propagate_version = true,
     max_term_width = 100
 )]
@@ -56,7 +58,8 @@ pub struct GlobalArgs {
     /// More diagnostics on stderr (-v debug, -vv trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Colour on stderr.
+    /// Colour on stderr; `auto`: only when stderr is a terminal and
+    /// `NO_COLOR` is not set.
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     pub color: Color,
 }
@@ -94,12 +97,14 @@ pub enum Command {
     /// Copy this buildset's images to the intermediate registry and return
     /// them as artifacts.
     PushToIntermediate(push_to_intermediate::Args),
-    /// Build images (docker/buildx or podman), tag them and push them to the
-    /// buildset registry.
+    /// (not built yet) Build images (docker/buildx or podman), tag them and
+    /// push them to the buildset registry.
     BuildImage(build_image::Args),
-    /// Push images to the final registry under the temporary tag.
+    /// (not built yet) Push images to the final registry under the
+    /// temporary tag.
     UploadImage(upload_image::Args),
-    /// Move the temporary tag to the real tag and delete temporary tags.
+    /// (not built yet) Move the temporary tag to the real tag and delete
+    /// temporary tags.
     PromoteImage(promote_image::Args),
     /// Return `zuul.pause` when this job runs the buildset registry.
     Pause(pause::Args),

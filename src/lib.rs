@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod completion;
 pub mod digest;
 pub mod engine;
 pub mod exit;
@@ -29,8 +30,15 @@ pub async fn run(args: impl IntoIterator<Item = OsString>) -> ExitStatus {
         Ok(cli) => cli,
         Err(err) => return output::clap_error(&err),
     };
-    output::init_tracing(cli.global.verbose, cli.global.quiet);
-    match commands::run(cli).await {
+    // The environment is read once, here; everything below gets it passed.
+    let env = zuul::inputs::Env::capture();
+    output::init_tracing(
+        cli.global.verbose,
+        cli.global.quiet,
+        cli.global.color,
+        env.no_color,
+    );
+    match commands::run(cli, env).await {
         Ok(()) => ExitStatus::Success,
         Err(err) => {
             output::fatal(&err);

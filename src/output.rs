@@ -15,10 +15,25 @@ use std::time::Duration;
 /// When to colour stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Color {
+    // Only when stderr is a terminal and `NO_COLOR` is not set.
     #[default]
     Auto,
     Always,
     Never,
+}
+
+impl Color {
+    /// Whether stderr gets ANSI colour codes: `auto` only on a terminal
+    /// and without `NO_COLOR` (no-color.org: set and not empty), so pipes,
+    /// files and Zuul's logs get plain text.
+    /// `no_color`: `NO_COLOR` is set and not empty ([`crate::zuul::inputs::Env`]).
+    pub fn enabled(self, no_color: bool) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => std::io::stderr().is_terminal() && !no_color,
+        }
+    }
 }
 
 /// How much to say on stderr, and how.
@@ -32,16 +47,10 @@ pub struct Printer {
 impl Printer {
     /// `no_color`: `NO_COLOR` is set (it turns `--color auto` off).
     pub fn new(quiet: bool, color: Color, no_color: bool) -> Printer {
-        let terminal = std::io::stderr().is_terminal();
-        let color = match color {
-            Color::Always => true,
-            Color::Never => false,
-            Color::Auto => terminal && !no_color,
-        };
         Printer {
             quiet,
-            color,
-            terminal,
+            color: color.enabled(no_color),
+            terminal: std::io::stderr().is_terminal(),
         }
     }
 
@@ -158,8 +167,9 @@ pub fn clap_error(err: &clap::Error) -> crate::exit::ExitStatus {
 }
 
 /// Route `tracing` to stderr: warnings by default, `-v` debug, `-vv` trace;
-/// `ZUUL_IMAGE_LOG` (an `EnvFilter` directive) overrides both.
-pub fn init_tracing(verbose: u8, quiet: bool) {
+/// `ZUUL_IMAGE_LOG` (an `EnvFilter` directive) overrides both. Coloured
+/// only as `color` says (tracing's own default colours pipes and files).
+pub fn init_tracing(verbose: u8, quiet: bool, color: Color, no_color: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -171,6 +181,7 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(color.enabled(no_color))
         .with_target(false)
         .try_init();
 }

@@ -10,7 +10,9 @@
 mod support;
 
 mod cli;
+mod color;
 mod completions;
+mod docs;
 mod engine;
 mod ensure_docker;
 mod harness;
@@ -20,7 +22,10 @@ mod privilege;
 mod publish;
 mod real_zuul;
 mod registry;
+mod registry_limits;
+mod registry_links;
 mod results;
 mod roles_compat;
 mod run_buildset_registry;
 mod use_buildset_registry;
+mod version;

@@ -1,7 +1,7 @@
 //! `--results`: return data merged into a results file with zuul_return's
 //! rules, atomically and with mode 0600; bad files are never touched.
 
-use crate::support::{write, zuul_image};
+use crate::support::{stderr_containing, write, zuul_image};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 
@@ -39,12 +39,48 @@ fn two_successive_merges() {
 #[test]
 fn a_missing_results_file_is_created() {
     let dir = tempfile::tempdir().unwrap();
-    let results = dir.path().join("work/results.json").display().to_string();
+    let results = dir.path().join("results.json").display().to_string();
     zuul_image()
         .args(["pause", "--results", &results])
         .assert()
         .success();
     assert_eq!(read(&results)["data"]["zuul"]["pause"], json!(true));
+}
+
+/// Issue 9, defect 6: a results file in a directory that does not exist
+/// (a wrong path: Zuul would never see the data) is exit 2 naming the
+/// directory, before anything happens; nothing is created.
+#[test]
+fn issue_9_results_in_a_missing_directory_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("wrong/path");
+    let results = missing.join("results.json").display().to_string();
+    let assert = zuul_image()
+        .args(["pause", "--results", &results])
+        .assert()
+        .code(2);
+    stderr_containing(&assert, &format!("`{}` does not exist", missing.display()));
+    assert!(!dir.path().join("wrong").exists());
+    // Checked before any effect: no registry is started, no root made.
+    let root = dir.path().join("root");
+    let assert = zuul_image()
+        .args(["run-buildset-registry", "--host", "127.0.0.1", "--port"])
+        .arg(crate::support::free_port().to_string())
+        .arg("--root")
+        .arg(&root)
+        .args(["--results", &results])
+        .assert()
+        .code(2);
+    stderr_containing(&assert, &missing.display().to_string());
+    assert!(!root.exists());
+    assert!(!dir.path().join("wrong").exists());
+    // A regular file where the directory should be.
+    let file = write(dir.path(), "file", "");
+    let assert = zuul_image()
+        .args(["pause", "--results", &format!("{file}/results.json")])
+        .assert()
+        .code(2);
+    stderr_containing(&assert, &format!("`{file}` is not a directory"));
 }
 
 #[test]

@@ -15,7 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
-packages=(docker.io docker-registry skopeo buildah podman busybox-static apache2-utils ca-certificates iproute2
+packages=(docker.io docker-registry skopeo buildah podman busybox-static apache2-utils ca-certificates iproute2 openssl zsh fish
   zookeeper mariadb-server bubblewrap openssh-server sudo tini)
 missing=()
 for package in "${packages[@]}"; do

@@ -37,6 +37,19 @@ fn children(pid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// SIGKILL the `registry serve` process under the supervisor; returns
+/// the pids of both.
+pub(crate) fn kill_server(registry: &BuildsetRegistry) -> (i32, i32) {
+    let supervisor = supervisor_pid(registry).expect("supervisor pidfile");
+    let server = children(supervisor)[0];
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    (supervisor, server)
+}
+
 fn cmdline(pid: i32) -> String {
     String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())
         .replace('\0', " ")
@@ -100,13 +113,7 @@ fn returns_connection_data_and_reuses_the_running_registry() {
 #[test]
 fn a_killed_registry_is_restarted_and_stop_ends_it() {
     let registry = BuildsetRegistry::start();
-    let supervisor = supervisor_pid(&registry).unwrap();
-    let server = children(supervisor)[0];
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(server),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    let (supervisor, server) = kill_server(&registry);
     wait_until("a new registry process", Duration::from_secs(10), || {
         children(supervisor)
             .first()

@@ -3,7 +3,6 @@
 
 use super::context::Context;
 use anyhow::Context as _;
-use clap::CommandFactory;
 use clap_complete::Shell;
 
 /// Print a completion script for SHELL on stdout.
@@ -24,8 +23,5 @@ pub fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
 
 /// The completion script for `shell`.
 pub fn script(shell: Shell) -> String {
-    let mut command = crate::cli::Cli::command();
-    let mut out = Vec::new();
-    clap_complete::generate(shell, &mut command, "zuul-image", &mut out);
-    String::from_utf8_lossy(&out).into_owned()
+    crate::completion::script(shell)
 }

@@ -23,9 +23,11 @@ impl Context {
     /// Load vars files and `-e` values (a file that cannot be read or
     /// parsed is an input error) and capture the environment. Variables
     /// are validated by the commands that read them, not here.
-    pub fn resolve(global: &GlobalArgs) -> anyhow::Result<Context> {
+    pub fn resolve(global: &GlobalArgs, env: Env) -> anyhow::Result<Context> {
+        if let Some(path) = &global.results {
+            results::check_path(path)?;
+        }
         let vars = Vars::load(&global.vars, &global.extra)?;
-        let env = Env::capture();
         Ok(Context {
             vars,
             printer: Printer::new(global.quiet, global.color, env.no_color),

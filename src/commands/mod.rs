@@ -21,6 +21,7 @@ pub mod use_buildset_registry;
 
 use crate::cli::{Cli, Command};
 use crate::exit::{Classify, Probe, probe};
+use crate::zuul::inputs::Env;
 use context::Context;
 use std::path::PathBuf;
 use thiserror::Error;
@@ -52,8 +53,8 @@ pub const ERRORS: &[Probe] = &[
 ];
 
 /// Resolve the inputs once, then dispatch.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let ctx = Context::resolve(&cli.global)?;
+pub async fn run(cli: Cli, env: Env) -> anyhow::Result<()> {
+    let ctx = Context::resolve(&cli.global, env)?;
     match cli.command {
         Command::EnsureDocker(args) => ensure_docker::run(args, &ctx).await,
         Command::RunBuildsetRegistry(args) => run_buildset_registry::run(args, &ctx).await,

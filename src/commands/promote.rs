@@ -364,9 +364,9 @@ pub async fn copy_gate_images(
 /// builds API is public, as the role assumes).
 async fn zuul_api_get(url: &str) -> anyhow::Result<serde_json::Value> {
     let parsed = url::Url::parse(url)?;
-    let roots = tls::root_store(parsed.host_str().unwrap_or_default(), &[], &[])?;
+    let trust = tls::trust(parsed.host_str().unwrap_or_default(), &[], &[])?;
     let http = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls::client_config(roots)?)
+        .tls_backend_preconfigured(tls::client_config(trust)?)
         .user_agent(concat!("zuul-image/", env!("CARGO_PKG_VERSION")))
         .timeout(Duration::from_secs(120))
         .build()?;

@@ -89,8 +89,8 @@ impl Registry {
             registry: options.address.clone(),
             message: format!("is not a usable registry address: {err}"),
         })?;
-        let roots = tls::root_store(&options.address, &options.ca_pems, &options.certs_dirs)?;
-        let config = tls::client_config(roots)?;
+        let trust = tls::trust(&options.address, &options.ca_pems, &options.certs_dirs)?;
+        let config = tls::client_config(trust)?;
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(config)
             .user_agent(concat!("zuul-image/", env!("CARGO_PKG_VERSION")))

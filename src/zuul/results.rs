@@ -258,11 +258,34 @@ pub fn read(path: &Path) -> Result<ReturnData, Error> {
     ReturnData::from_value(&name, value)
 }
 
+/// A results file must be in a directory that exists: Zuul hands the job
+/// one path, and a wrong one (a missing directory) would swallow the data
+/// silently. Checked up front, before any effect; nothing is created.
+pub fn check_path(path: &Path) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let problem = match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => return Ok(()),
+        Ok(_) => format!("`{}` is not a directory", dir.display()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            format!("its directory `{}` does not exist", dir.display())
+        }
+        Err(err) => format!("cannot use its directory `{}`: {err}", dir.display()),
+    };
+    Err(Error::Results {
+        file: path.display().to_string(),
+        message: problem,
+    })
+}
+
 /// Merge `new` into the results file at `path` and write it atomically.
 /// Nothing is written when the file is invalid or the result fails the
 /// schema. As in Zuul, the merged result is what is checked: a non-list
 /// `warnings` in `new` counts as empty and is not an error by itself.
 pub fn merge_into_file(path: &Path, new: &ReturnData) -> Result<(), Error> {
+    check_path(path)?;
     let mut merged = read(path)?;
     merged.merge(new);
     merged.validate()?;
@@ -283,6 +306,22 @@ mod tests {
         let mut existing = map(existing);
         merge(&map(new), &mut existing);
         Value::Object(existing)
+    }
+
+    #[test]
+    fn results_paths_need_an_existing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(check_path(&dir.path().join("results.json")).is_ok());
+        assert!(check_path(Path::new("results.json")).is_ok());
+        let missing = dir.path().join("missing/results.json");
+        let err = check_path(&missing).unwrap_err().to_string();
+        assert!(err.contains("does not exist"), "{err}");
+        assert!(!dir.path().join("missing").exists());
+        std::fs::write(dir.path().join("file"), "").unwrap();
+        let err = check_path(&dir.path().join("file/results.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not a directory"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod fake;
 mod proxy;
 mod real;
+mod self_signed;
 
 use fake::{Auth, Server};
 use reqwest::Method;

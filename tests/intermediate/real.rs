@@ -25,7 +25,7 @@ fn buildset_var(registry: &BuildsetRegistry) -> Value {
 }
 
 /// The raw manifest at `reference`, through skopeo (an independent client).
-fn raw_manifest(registry: &impl TestRegistry, reference: &str) -> Vec<u8> {
+pub(super) fn raw_manifest(registry: &impl TestRegistry, reference: &str) -> Vec<u8> {
     images::raw_manifest(registry, reference)
         .unwrap_or_else(|| panic!("skopeo cannot read `{reference}`"))
 }

@@ -6,8 +6,10 @@
 
 use super::{credentials, failed_with, final_registry, push_index, succeeded, zuul, zuul_with_env};
 use crate::support::buildset::BuildsetRegistry;
+use crate::support::distribution::{Distribution, Options};
 use crate::support::docker::PrivateDocker;
 use crate::support::images;
+use crate::support::tls::{KeyKind, openssl_self_signed};
 use crate::support::{REAL, run};
 use serde_json::{Value, json};
 use std::process::Command;
@@ -180,5 +182,46 @@ fn upload_from_the_docker_daemon() {
         manifest["layers"].as_array().unwrap().len(),
         1,
         "{manifest}"
+    );
+}
+
+/// A final registry with a site's self-signed `openssl req -x509`
+/// certificate, given as the credentials' `cert`: upload and promote
+/// trust it (exactly that certificate), and refuse it without.
+#[test]
+#[ignore = "needs real components: run tests/run-all.sh"]
+fn a_final_registry_with_a_self_signed_certificate_from_the_variables() {
+    let certs = openssl_self_signed(KeyKind::Rsa, "registry", "IP:127.0.0.1,DNS:localhost");
+    let target = Distribution::start_with_certs(Options::default(), certs);
+    let buildset = BuildsetRegistry::start();
+    let index = push_index(&buildset, "org/app:latest");
+    let vars = json!({
+        "zuul": {"change": "5", "pipeline": "promote"},
+        "buildset_registry": buildset.value,
+        "docker_registry": target.address(),
+        "docker_credentials": {
+            "username": target.username,
+            "password": target.password,
+            "cert": target.certs.cert_pem,
+        },
+        "docker_images": [{"repository": "org/app"}],
+    });
+    let mut untrusted = vars.clone();
+    untrusted["docker_credentials"]
+        .as_object_mut()
+        .unwrap()
+        .remove("cert");
+    let text = failed_with(&zuul(&untrusted, &["upload-image"]), 1);
+    assert!(text.contains("invalid peer certificate"), "{text}");
+
+    succeeded(&zuul(&vars, &["upload-image"]));
+    assert_eq!(
+        images::raw_manifest(&target, "org/app:change_5_latest").unwrap(),
+        index
+    );
+    succeeded(&zuul(&vars, &["promote-image"]));
+    assert_eq!(
+        images::raw_manifest(&target, "org/app:latest").unwrap(),
+        index
     );
 }

@@ -19,9 +19,18 @@ pub struct BuildsetRegistry {
 
 impl BuildsetRegistry {
     pub fn start() -> BuildsetRegistry {
+        BuildsetRegistry::start_with(|_| {})
+    }
+
+    /// [`BuildsetRegistry::start`], with `configure` applied to the
+    /// `run-buildset-registry` command first (its environment is the
+    /// registry's).
+    pub fn start_with(configure: impl FnOnce(&mut assert_cmd::Command)) -> BuildsetRegistry {
         let root = tempfile::tempdir().unwrap();
         let port = free_port();
-        let output = zuul_image()
+        let mut command = zuul_image();
+        configure(&mut command);
+        let output = command
             .args(["run-buildset-registry", "--host", "127.0.0.1", "--port"])
             .arg(port.to_string())
             .arg("--root")
@@ -73,6 +82,36 @@ impl BuildsetRegistry {
 
     pub fn auth_file(&self) -> PathBuf {
         self.auth_file_with(&self.username, &self.password)
+    }
+
+    /// Push the OCI layout at `layout` to `reference` (`name:tag`) on this
+    /// registry with skopeo, as its user.
+    pub fn push(&self, layout: &Path, reference: &str) {
+        super::images::skopeo_push(
+            layout,
+            &format!("{}/{reference}", self.address()),
+            &self.cert_dir(),
+            Some(&self.auth_file()),
+        );
+    }
+
+    /// Copy `reference` (`name:tag` or `name@digest`, every platform,
+    /// digests preserved) from this registry to an OCI layout at `out`
+    /// with skopeo, anonymously.
+    pub fn pull(&self, reference: &str, out: &Path) -> std::process::Output {
+        super::skopeo()
+            .args([
+                "copy",
+                "--all",
+                "--preserve-digests",
+                "--quiet",
+                "--src-cert-dir",
+            ])
+            .arg(self.cert_dir())
+            .arg(format!("docker://{}/{reference}", self.address()))
+            .arg(format!("oci:{}", out.display()))
+            .output()
+            .unwrap()
     }
 
     /// Make dockerd trust the registry's CA (`/etc/docker/certs.d`),

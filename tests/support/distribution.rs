@@ -57,24 +57,37 @@ impl Distribution {
     /// certificate (`zuul-jobs.buildset-registry` for a buildset registry
     /// stand-in).
     pub fn start_named(options: Options, names: &[&str]) -> Distribution {
-        Distribution::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST), options, names)
+        Distribution::start_on(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            options,
+            server_certs(names),
+        )
+    }
+
+    /// On 127.0.0.1 with the given server certificate (a site's
+    /// self-signed one, say).
+    pub fn start_with_certs(options: Options, certs: TestCerts) -> Distribution {
+        Distribution::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST), options, certs)
     }
 
     /// TLS + htpasswd on the IPv6 loopback `[::1]` (its certificate
     /// covers `::1`). Panics when the machine has no IPv6 loopback, so a
     /// test that needs it fails rather than passing untested.
     pub fn start_ipv6() -> Distribution {
-        Distribution::start_on(IpAddr::V6(Ipv6Addr::LOCALHOST), Options::default(), &[])
+        Distribution::start_on(
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+            Options::default(),
+            server_certs(&[]),
+        )
     }
 
-    fn start_on(ip: IpAddr, options: Options, names: &[&str]) -> Distribution {
+    fn start_on(ip: IpAddr, options: Options, certs: TestCerts) -> Distribution {
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind(SocketAddr::new(ip, 0))
             .unwrap_or_else(|err| panic!("cannot listen on {ip} on this machine: {err}"))
             .local_addr()
             .unwrap()
             .port();
-        let certs = server_certs(names);
         let password: String = {
             use rand::Rng;
             rand::thread_rng()

@@ -36,3 +36,50 @@ pub fn server_certs(names: &[&str]) -> TestCerts {
         key_pem: key.serialize_pem(),
     }
 }
+
+/// Which key `openssl req -x509 -newkey` makes.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyKind {
+    Rsa,
+    /// P-256.
+    Ec,
+}
+
+/// A self-signed server certificate made the way sites make one, with the
+/// real `openssl` command: `openssl req -x509 -newkey … -nodes -subj
+/// /CN=<cn> -addext subjectAltName=<san>`. Debian's openssl.cnf marks it
+/// `CA:TRUE`. The certificate is its own trust (`ca_pem == cert_pem`).
+pub fn openssl_self_signed(kind: KeyKind, cn: &str, san: &str) -> TestCerts {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = std::process::Command::new("openssl");
+    command.args(["req", "-x509", "-nodes", "-days", "30"]);
+    match kind {
+        KeyKind::Rsa => command.args(["-newkey", "rsa:2048"]),
+        KeyKind::Ec => command.args(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]),
+    };
+    command
+        .arg("-keyout")
+        .arg(dir.path().join("key.pem"))
+        .arg("-out")
+        .arg(dir.path().join("cert.pem"))
+        .arg("-subj")
+        .arg(format!("/CN={cn}"))
+        .arg("-addext")
+        .arg(format!("subjectAltName={san}"));
+    super::run(&mut command);
+    let cert_pem = std::fs::read_to_string(dir.path().join("cert.pem")).unwrap();
+    let text = super::run(
+        std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(dir.path().join("cert.pem")),
+    );
+    assert!(
+        text.contains("CA:TRUE"),
+        "openssl made a non-CA certificate:\n{text}"
+    );
+    TestCerts {
+        ca_pem: cert_pem.clone(),
+        cert_pem,
+        key_pem: std::fs::read_to_string(dir.path().join("key.pem")).unwrap(),
+    }
+}

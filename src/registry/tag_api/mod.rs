@@ -139,9 +139,9 @@ impl WebApi {
         let base = Url::parse(&format!("{}/", base.trim_end_matches('/')))
             .map_err(|err| bad(format!("is not a usable API URL: {err}")))?;
         let host = base.host_str().unwrap_or_default().to_owned();
-        let roots = tls::root_store(&host, pems, &[])?;
+        let trust = tls::trust(&host, pems, &[])?;
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls::client_config(roots)?)
+            .tls_backend_preconfigured(tls::client_config(trust)?)
             .user_agent(concat!("zuul-image/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(30))
             .timeout(Duration::from_secs(120))
