@@ -5,7 +5,7 @@
 # buildset registry. One function per scenario, `scenario_<name>`; each
 # appends one row to the table printed at the end.
 #
-#   bench/images.sh [--scenarios build] [--size-mib 64] [--runs 1]
+#   bench/images.sh [--scenarios build,upload,promote] [--size-mib N] [--runs 1]
 #
 # With --runs N every timing is taken N times and the table shows medians
 # (min-max), the ratio taken per run.
@@ -17,6 +17,12 @@
 #           busybox + SIZE_MIB of random bytes). Both start cold: no local
 #           images and an empty buildset registry.
 #
+#   upload, promote  run by bench/publish.sh (no dockerd needed; see its
+#           header): upload-image of a two-platform index against
+#           `skopeo copy --all`, promote-image against `skopeo copy` of the
+#           manifest, with the blob requests each makes. Its default size
+#           is 256 MiB; --size-mib is passed on when given.
+#
 # Needs: root, a release build (`cargo build --release`), docker.io,
 # busybox-static, python3. Credentials live only in files under $BENCH_DIR
 # (0600), never on a command line.
@@ -24,14 +30,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SIZE_MIB=64
+SIZE_GIVEN=
 RUNS=1
-SCENARIOS=build
+SCENARIOS=build,upload,promote
 while [ $# -gt 0 ]; do
     case $1 in
-        --size-mib) SIZE_MIB=$2; shift 2 ;;
+        --size-mib) SIZE_MIB=$2; SIZE_GIVEN=1; shift 2 ;;
         --runs) RUNS=$2; shift 2 ;;
         --scenarios) SCENARIOS=$2; shift 2 ;;
-        *) echo "usage: $0 [--scenarios build] [--size-mib N] [--runs N]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--scenarios build,upload,promote] [--size-mib N] [--runs N]" >&2; exit 2 ;;
     esac
 done
 
@@ -192,13 +199,30 @@ scenario_build() {
         "docker build + tag + push" "≤ 1.0x" "${ours[*]}" "${theirs[*]}"
 }
 
-say "starting a private dockerd under $DOCKER_ROOT"
-start_docker
+local_scenarios=()
+publish_scenarios=()
 for scenario in ${SCENARIOS//,/ }; do
-    declare -F "scenario_$scenario" >/dev/null || { echo "unknown scenario \`$scenario\`" >&2; exit 2; }
-    say "scenario $scenario"
-    "scenario_$scenario"
+    case $scenario in
+        upload|promote) publish_scenarios+=("$scenario") ;;
+        *)
+            declare -F "scenario_$scenario" >/dev/null || { echo "unknown scenario \`$scenario\`" >&2; exit 2; }
+            local_scenarios+=("$scenario") ;;
+    esac
 done
 
-printf '\n| scenario | zuul-image (s) | baseline (s) | ratio (per run) | target |\n|---|---|---|---|---|\n'
-printf '%s\n' "${ROWS[@]}"
+if [ ${#local_scenarios[@]} -gt 0 ]; then
+    say "starting a private dockerd under $DOCKER_ROOT"
+    start_docker
+    for scenario in "${local_scenarios[@]}"; do
+        say "scenario $scenario"
+        "scenario_$scenario"
+    done
+    printf '\n| scenario | zuul-image (s) | baseline (s) | ratio (per run) | target |\n|---|---|---|---|---|\n'
+    printf '%s\n' "${ROWS[@]}"
+fi
+
+if [ ${#publish_scenarios[@]} -gt 0 ]; then
+    publish_args=(--scenarios "$(IFS=,; echo "${publish_scenarios[*]}")" --runs "$RUNS")
+    [ -z "$SIZE_GIVEN" ] || publish_args+=(--size-mib "$SIZE_MIB")
+    ZUUL_IMAGE="$BIN" bench/publish.sh "${publish_args[@]}"
+fi

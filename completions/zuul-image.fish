@@ -40,8 +40,8 @@ complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "use-buildset-
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "pull-from-intermediate" -d 'Copy the artifact images of the changes ahead into the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "push-to-intermediate" -d 'Copy this buildset\'s images to the intermediate registry and return them as artifacts'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "build-image" -d 'Build images (docker/buildx, podman or buildah), tag them and push them to the buildset registry'
-complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "upload-image" -d '(not built yet) Push images to the final registry under the temporary tag'
-complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "promote-image" -d '(not built yet) Move the temporary tag to the real tag and delete temporary tags'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "upload-image" -d 'Push images to the final registry under the temporary tag'
+complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "promote-image" -d 'Move the temporary tag to the real tag and delete temporary tags'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "pause" -d 'Return `zuul.pause` when this job runs the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "registry" -d 'The embedded OCI registry'
 complete -c zuul-image -n "__fish_zuul_image_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -141,6 +141,12 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s q 
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand build-image" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l family -d 'Which roles\' variables apply: `docker` (`docker_images`, ...) or `container` (`container_images`, ...). Default: the list given' -r -f -a "docker\t'`build-docker-image`, `upload-docker-image`, `promote-docker-image`'
+container\t'`build-container-image`, `upload-container-image`, `promote-container-image`'"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l repository -d 'This repository instead of the image list in the variables' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l tag -d 'A tag of --repository (repeatable; default `latest`)' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l docker-host -d 'The docker daemon to push from when there is no buildset registry (`unix:///PATH`; default: /var/run/docker.sock)' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l jobs -d 'Blob transfers at once per registry' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
@@ -149,8 +155,16 @@ always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s q -l quiet -d 'Print only warnings and errors'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand upload-image" -s V -l version -d 'Print version'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l family -d 'Which roles\' variables apply: `docker` (`docker_images`, ...) or `container` (`container_images`, ...). Default: the list given' -r -f -a "docker\t'`build-docker-image`, `upload-docker-image`, `promote-docker-image`'
+container\t'`build-container-image`, `upload-container-image`, `promote-container-image`'"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l repository -d 'This repository instead of the image list in the variables' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l tag -d 'A tag of --repository (repeatable; default `latest`)' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l method -d 'How to promote (default: `promote_container_image_method`, else `tag`)' -r -f -a "tag\t'Retag the temporary tag in the final registry'
+intermediate-registry\t'Copy from the intermediate registry, as Zuul\'s builds API says'"
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l api-url -d 'The base URL of the registry\'s tag API instead of Docker Hub\'s (`https://hub.docker.com/v2`) or Quay\'s (`https://<registry>/api/v1`): for private deployments and tests. Wins over `remove_registry_tag_api_url`' -r
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l jobs -d 'Blob transfers at once per registry (`intermediate-registry`)' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -l results -d 'Merge the return data into FILE with zuul_return\'s rules (atomic, mode 0600) instead of printing it on stdout' -r -F
@@ -159,7 +173,7 @@ always\t''
 never\t''"
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s q -l quiet -d 'Print only warnings and errors'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s v -l verbose -d 'More diagnostics on stderr (-v debug, -vv trace)'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s h -l help -d 'Print help'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand promote-image" -s V -l version -d 'Print version'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -l vars -d 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)' -r -F
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand pause" -s e -l extra-var -d 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars' -r
@@ -247,8 +261,8 @@ complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fi
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "pull-from-intermediate" -d 'Copy the artifact images of the changes ahead into the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "push-to-intermediate" -d 'Copy this buildset\'s images to the intermediate registry and return them as artifacts'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "build-image" -d 'Build images (docker/buildx, podman or buildah), tag them and push them to the buildset registry'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "upload-image" -d '(not built yet) Push images to the final registry under the temporary tag'
-complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "promote-image" -d '(not built yet) Move the temporary tag to the real tag and delete temporary tags'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "upload-image" -d 'Push images to the final registry under the temporary tag'
+complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "promote-image" -d 'Move the temporary tag to the real tag and delete temporary tags'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "pause" -d 'Return `zuul.pause` when this job runs the buildset registry'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "registry" -d 'The embedded OCI registry'
 complete -c zuul-image -n "__fish_zuul_image_using_subcommand help; and not __fish_seen_subcommand_from ensure-docker run-buildset-registry use-buildset-registry pull-from-intermediate push-to-intermediate build-image upload-image promote-image pause registry completions help" -f -a "completions" -d 'Print a shell completion script'

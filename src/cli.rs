@@ -13,7 +13,7 @@ use std::path::PathBuf;
 ///
 /// Replaces the zuul-jobs container roles: runs the buildset registry, points
 /// container engines at it, moves images to and from the intermediate
-/// registry, builds (uploading and promoting are not built yet). Reads
+/// registry, builds, uploads and promotes images. Reads
 /// Zuul's variables as JSON or YAML and returns data the way `zuul_return`
 /// does.
 #[derive(Debug, Parser)]
@@ -100,11 +100,9 @@ pub enum Command {
     /// Build images (docker/buildx, podman or buildah), tag them and push
     /// them to the buildset registry.
     BuildImage(build_image::Args),
-    /// (not built yet) Push images to the final registry under the
-    /// temporary tag.
+    /// Push images to the final registry under the temporary tag.
     UploadImage(upload_image::Args),
-    /// (not built yet) Move the temporary tag to the real tag and delete
-    /// temporary tags.
+    /// Move the temporary tag to the real tag and delete temporary tags.
     PromoteImage(promote_image::Args),
     /// Return `zuul.pause` when this job runs the buildset registry.
     Pause(pause::Args),

@@ -46,16 +46,6 @@ fn unknown_command_and_flag_are_usage_errors() {
     zuul_image().assert().code(2);
 }
 
-#[test]
-fn commands_not_built_yet_say_so() {
-    zuul_image()
-        .arg("promote-image")
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(contains("`promote-image` is not implemented yet"));
-}
-
 /// Run `pause` with `args`; expect exit 2, an empty stdout, stderr holding
 /// every needle, and the results file untouched.
 fn bad_input(args: &[&str], needles: &[&str]) {

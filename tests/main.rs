@@ -20,6 +20,7 @@ mod harness;
 mod intermediate;
 mod pause;
 mod privilege;
+mod publish;
 mod real_zuul;
 mod registry;
 mod registry_limits;

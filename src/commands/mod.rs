@@ -10,6 +10,7 @@ pub mod connect;
 pub mod context;
 pub mod ensure_docker;
 pub mod pause;
+pub mod promote;
 pub mod promote_image;
 pub mod pull_from_intermediate;
 pub mod push_to_intermediate;
@@ -28,9 +29,6 @@ use thiserror::Error;
 /// Usage errors that no module owns (exit 2).
 #[derive(Debug, Error)]
 pub enum Error {
-    /// A command whose issue has not landed yet.
-    #[error("`{command}` is not implemented yet")]
-    NotImplemented { command: &'static str },
     #[error("`{flag} {}` is not a directory", path.display())]
     NotADirectory { flag: &'static str, path: PathBuf },
 }
@@ -68,9 +66,4 @@ pub async fn run(cli: Cli, env: Env) -> anyhow::Result<()> {
         Command::Registry(args) => registry::run(args, &ctx).await,
         Command::Completions(args) => completions::run(args, &ctx),
     }
-}
-
-/// The answer of a command whose issue has not landed yet.
-pub fn not_implemented(command: &'static str) -> anyhow::Result<()> {
-    Err(Error::NotImplemented { command }.into())
 }

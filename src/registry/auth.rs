@@ -106,6 +106,11 @@ impl Scopes {
         Scopes(vec![format!("repository:{repository}:pull,push")])
     }
 
+    /// `repository:<repo>:delete` (a tag or manifest DELETE).
+    pub fn delete(repository: &str) -> Scopes {
+        Scopes(vec![format!("repository:{repository}:delete")])
+    }
+
     /// These scopes plus `pull` on `repository` (a mount's source).
     pub fn and_pull(&self, repository: &str) -> Scopes {
         let mut scopes = self.clone();

@@ -1,8 +1,9 @@
 //! OCI distribution client: the transport (TLS trust, retries), auth (Basic
 //! and Bearer challenges, credential discovery), blobs, downloads that
-//! resume with `Range` after a break, manifests and the copy engine that
-//! moves whole images (every platform of an index) between registries
-//! byte-exact.
+//! resume with `Range` after a break, manifests, tags (retag, delete by
+//! name), the copy engine that moves whole images (every platform of an
+//! index) between registries byte-exact, and the Hub and Quay web APIs
+//! that delete and list tags ([`tag_api`]).
 //!
 //! This module speaks HTTP to registries and nothing else: it does not read
 //! Zuul variables, decide names or print. Callers hand it addresses,
@@ -19,6 +20,8 @@ pub mod download;
 pub mod manifests;
 pub mod progress;
 pub mod retry;
+pub mod tag_api;
+pub mod tags;
 pub mod tls;
 
 pub use client::{Registry, RegistryOptions};

@@ -8,6 +8,7 @@
 //! file; nothing here talks to a registry, an engine or the host.
 
 pub mod artifacts;
+pub mod builds;
 mod de;
 pub mod images;
 pub mod inputs;
@@ -48,6 +49,20 @@ pub enum Error {
     /// A flag's value cannot be used (`--tag`, `--docker-host`).
     #[error("`{flag}`: {message}")]
     Flag { flag: String, message: String },
+    /// A repository the credentials' `repository` pattern does not permit
+    /// (the roles' `<repo> not permitted by <regex>`).
+    #[error("`{repository}` not permitted by `{regex}` (`{var}.repository`)")]
+    NotPermitted {
+        repository: String,
+        regex: String,
+        var: String,
+    },
+    /// `container_registry_credentials` is defined without an entry for an
+    /// image's registry (the roles' `<registry> credentials not found`).
+    #[error(
+        "`{registry}` credentials not found in `container_registry_credentials` (needed by `{image}`)"
+    )]
+    CredentialsNotFound { registry: String, image: String },
     /// A default comes from `HOME`, which is not set.
     #[error("HOME is not set, so there is no default {what}: {hint}")]
     HomeUnset { what: String, hint: String },

@@ -119,7 +119,7 @@ impl Push {
 }
 
 /// The image `--repository` and `--tag` name.
-fn flag_image(repository: &str, tags: &[String]) -> Result<ImageSpec, Error> {
+pub(super) fn flag_image(repository: &str, tags: &[String]) -> Result<ImageSpec, Error> {
     ImageSpec::from_flags(json!({"repository": repository, "tags": tags}))
 }
 

@@ -20,13 +20,18 @@
 //! | `push-to-intermediate` | [`intermediate::Push`] |
 //! | `pull-from-intermediate` | [`intermediate::Pull`] |
 //! | `build-image` | [`build::Build`] |
+//! | `upload-image` | [`upload::Upload`] (images: [`publish::Publish`]) |
+//! | `promote-image` | [`promote::Promote`] (images: [`publish::Publish`]) |
 
 pub mod build;
 pub mod ensure_docker;
 pub mod env;
 pub mod family;
 pub mod intermediate;
+pub mod promote;
+pub mod publish;
 pub mod run_registry;
+pub mod upload;
 pub mod use_registry;
 
 pub use env::Env;
