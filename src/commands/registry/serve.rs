@@ -1,11 +1,14 @@
 //! `registry serve`: run the embedded OCI registry in the foreground until
 //! SIGTERM or SIGINT. Turns flags into a `server::config` and calls
-//! `server::listen`.
+//! `server::listen`; under a supervisor it also leaves its start status
+//! (`server::status`).
 
 use crate::commands::context::Context;
 use crate::server::config::{Flags, ServerConfig};
-use crate::server::listen;
-use std::path::PathBuf;
+use crate::server::listen::{self, BindError};
+use crate::server::status::{self, Cause, ServeStatus};
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
 
 /// Serve the OCI distribution API. Passwords come only from files
 /// (`--htpasswd`, `--config`); with no users the registry is open.
@@ -38,9 +41,54 @@ pub struct ServeArgs {
     /// (default: taken from each request's Host).
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Where to record whether it listens or why it could not start (for
+    /// the supervisor `run-buildset-registry` starts).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub status_file: Option<PathBuf>,
 }
 
 pub async fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
+    let status_file = args.status_file.clone();
+    let listened = Cell::new(false);
+    let result = serve(args, ctx, |address| {
+        listened.set(true);
+        if let Some(path) = &status_file {
+            record(
+                path,
+                ServeStatus::Listening {
+                    address: address.to_string(),
+                },
+            );
+        }
+    })
+    .await;
+    if let (Err(err), Some(path), false) = (&result, &status_file, listened.get()) {
+        record(
+            path,
+            ServeStatus::Failed {
+                message: format!("{err:#}"),
+                cause: match err.downcast_ref() {
+                    Some(BindError::InUse { .. }) => Cause::PortInUse,
+                    Some(BindError::NotLocal { .. }) => Cause::NotLocal,
+                    _ => Cause::Other,
+                },
+            },
+        );
+    }
+    result
+}
+
+fn record(path: &Path, state: ServeStatus) {
+    if let Err(err) = status::write(path, &state) {
+        tracing::warn!("{err}");
+    }
+}
+
+async fn serve(
+    args: ServeArgs,
+    ctx: &Context,
+    listening: impl FnOnce(std::net::SocketAddr),
+) -> anyhow::Result<()> {
     let config = ServerConfig::resolve(&Flags {
         listen: args.listen,
         root: args.root,
@@ -51,5 +99,5 @@ pub async fn run(args: ServeArgs, ctx: &Context) -> anyhow::Result<()> {
         no_anonymous_read: args.no_anonymous_read,
         public_url: args.public_url,
     })?;
-    listen::serve(config, &ctx.printer).await
+    listen::serve(config, &ctx.printer, listening).await
 }
