@@ -8,7 +8,7 @@
 use crate::support::buildset::BuildsetRegistry;
 use crate::support::docker::PrivateDocker;
 use crate::support::images::{self, Image, Layer};
-use crate::support::{REAL, free_port, run, wait_until};
+use crate::support::{REAL, free_port, run, wait_until, zuul_image};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -431,7 +431,7 @@ impl Served {
         let child = Command::new(assert_cmd::cargo::cargo_bin("zuul-image"))
             .args(["registry", "serve", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
-            .arg("--root")
+            .arg("--storage")
             .arg(root)
             .stdin(Stdio::null())
             .stderr(Stdio::null())
@@ -618,4 +618,68 @@ fn a_1_gib_streamed_upload_keeps_the_server_under_64_mib() {
     assert_eq!(header(&headers, "docker-content-digest"), digest);
     let hwm = served.vm_hwm_kib();
     assert!(hwm < 64 * 1024, "peak RSS {hwm} KiB");
+}
+
+/// Issue 9: `registry prune --root` took any directory as storage and made
+/// `blobs/`, `repositories/` and `uploads/` in it; `--root` meant the
+/// storage here and the buildset root for `registry stop`. Now `--storage`
+/// is a storage directory, `--root` a buildset registry's root, and
+/// anything else is refused with nothing created.
+#[test]
+fn issue_9_prune_takes_only_a_registry_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    for flag in ["--storage", "--root"] {
+        let output = zuul_image()
+            .args(["registry", "prune", "--older-than", "1h", flag])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("is not a registry's storage"), "{stderr}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{flag}");
+    }
+    // Exactly one of them.
+    zuul_image()
+        .args(["registry", "prune", "--older-than", "1h"])
+        .assert()
+        .code(2);
+    zuul_image()
+        .args([
+            "registry",
+            "prune",
+            "--older-than",
+            "1h",
+            "--root",
+            "/a",
+            "--storage",
+            "/b",
+        ])
+        .assert()
+        .code(2);
+
+    // A buildset registry's root, and its storage given directly.
+    let buildset = BuildsetRegistry::start();
+    let root = buildset.root.path();
+    for (flag, path) in [
+        ("--root", root.to_owned()),
+        ("--storage", root.join("storage")),
+    ] {
+        let output = zuul_image()
+            .args(["registry", "prune", "--older-than", "1h", "--dry-run", flag])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{flag}: {stderr}");
+        assert!(stderr.contains("would remove 0 manifests"), "{stderr}");
+    }
+    // serve's storage flag has the same name; the old one says so.
+    let output = zuul_image()
+        .args(["registry", "serve", "--root"])
+        .arg(root.join("storage"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is now `registry serve --storage"));
 }

@@ -31,8 +31,20 @@ pub enum Error {
     /// A command whose issue has not landed yet.
     #[error("`{command}` is not implemented yet")]
     NotImplemented { command: &'static str },
-    #[error("`{flag} {}` is not a directory", path.display())]
-    NotADirectory { flag: &'static str, path: PathBuf },
+    /// A flag that has a new name.
+    #[error("`{old}` is now `{new}`")]
+    Renamed { old: String, new: String },
+    /// `registry prune` was given a directory without a registry's storage.
+    #[error(
+        "`{flag} {}` is not a registry's storage: `{}` has no `blobs/`, `repositories/` and `uploads/`; nothing was changed (`--storage` takes a storage directory, `--root` a buildset registry's root)",
+        given.display(),
+        storage.display()
+    )]
+    NotStorage {
+        flag: &'static str,
+        given: PathBuf,
+        storage: PathBuf,
+    },
 }
 
 impl Classify for Error {

@@ -37,7 +37,7 @@ pub struct Args {
     pub listen: Option<String>,
     /// Directory for config, certificates and storage
     /// [var: buildset_registry_root; default: ~/buildset_registry].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = crate::cli::dir_arg)]
     pub root: Option<PathBuf>,
     /// Stop the registry running from the root instead.
     #[arg(long)]

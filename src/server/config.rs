@@ -35,7 +35,7 @@ pub enum Error {
         value: String,
         message: String,
     },
-    #[error("no storage root: pass `--root DIR` or set `root` in the config file")]
+    #[error("no storage directory: pass `--storage DIR` or set `root` in the config file")]
     NoRoot,
     #[error("`--tls-cert` and `--tls-key` go together (got only `{0}`)")]
     TlsPair(String),

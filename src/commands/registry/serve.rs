@@ -17,8 +17,13 @@ pub struct ServeArgs {
     /// Address and port to listen on; `[::]` also accepts IPv4 clients.
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
-    /// Storage directory.
-    #[arg(long, value_name = "DIR")]
+    /// Storage directory (`blobs/`, `repositories/`, `uploads/`; made when
+    /// missing).
+    #[arg(long, value_name = "DIR", value_parser = crate::cli::dir_arg)]
+    pub storage: Option<PathBuf>,
+    /// Renamed `--storage`: in the registry commands `--root` names a
+    /// buildset registry's root.
+    #[arg(long, value_name = "DIR", hide = true)]
     pub root: Option<PathBuf>,
     /// TLS certificate chain (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -29,7 +34,7 @@ pub struct ServeArgs {
     /// Users with write access, as bcrypt lines (`htpasswd -B`).
     #[arg(long, value_name = "FILE")]
     pub htpasswd: Option<PathBuf>,
-    /// YAML config: `listen`, `root`, `tls-cert`, `tls-key`, `htpasswd`,
+    /// YAML config: `listen`, `root` (the storage directory), `tls-cert`, `tls-key`, `htpasswd`,
     /// `anonymous-read`, `public-url`, `token-ttl`, and `users` (`name`,
     /// `password` or `password-hash`, `access: read|write`). Flags win.
     #[arg(long, value_name = "FILE")]
@@ -89,9 +94,16 @@ async fn serve(
     ctx: &Context,
     listening: impl FnOnce(std::net::SocketAddr),
 ) -> anyhow::Result<()> {
+    if let Some(root) = &args.root {
+        return Err(crate::commands::Error::Renamed {
+            old: format!("registry serve --root {}", root.display()),
+            new: format!("registry serve --storage {}", root.display()),
+        }
+        .into());
+    }
     let config = ServerConfig::resolve(&Flags {
         listen: args.listen,
-        root: args.root,
+        root: args.storage,
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
         htpasswd: args.htpasswd,

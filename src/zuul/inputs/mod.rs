@@ -8,8 +8,9 @@
 //! file (exit 2).
 //!
 //! Pure apart from reading this job's results file (the `buildset_registry`
-//! an earlier command of the same job returned). Host facts (the default
-//! route's MTU, the primary IP) are passed in or left to `host/`.
+//! an earlier command of the same job returned) and telling whether a
+//! directory given is a file. Host facts (the default route's MTU, the
+//! primary IP) are passed in or left to `host/`.
 //!
 //! | command | builder |
 //! |---|---|

@@ -96,7 +96,8 @@ impl RunRegistry {
     /// `_listen` (see the module documentation) and `_root` (default
     /// `~/buildset_registry`); the host defaults to `primary_ip()`, asked
     /// only when neither names one; `is_local` tells whether an address is
-    /// this machine's. `--stop` reads only the root.
+    /// this machine's. A root that exists must be a directory. `--stop`
+    /// reads only the root.
     pub fn resolve(
         vars: &Vars,
         env: &Env,
@@ -121,6 +122,16 @@ impl RunRegistry {
                     hint: "pass `--root DIR` or set `buildset_registry_root`".into(),
                 })?,
         };
+        if root.exists() && !root.is_dir() {
+            let message = format!("`{}` is not a directory", root.display());
+            return Err(match &flags.root {
+                Some(_) => Error::Flag {
+                    flag: "--root".into(),
+                    message,
+                },
+                None => vars.invalid("buildset_registry_root", "buildset_registry_root", message),
+            });
+        }
         if flags.stop {
             return Ok(RunRegistry::Stop { root });
         }
@@ -378,6 +389,36 @@ mod tests {
             assert!(note.starts_with(&format!("`{host}` {why}")), "{note}");
             assert!(note.contains("buildset_registry_listen"), "{note}");
         }
+    }
+
+    /// Issue 9: a file given as the root was an operation failure (exit 1)
+    /// once something tried to write under it.
+    #[test]
+    fn issue_9_a_file_as_root_is_an_input_error() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let path = file.path().display().to_string();
+        for stop in [false, true] {
+            let err = input_error(resolve(
+                json!({"buildset_registry_root": path}),
+                RunRegistryFlags {
+                    stop,
+                    ..RunRegistryFlags::default()
+                },
+            ));
+            assert!(
+                err.starts_with("`buildset_registry_root` (from vars.yaml)"),
+                "{err}"
+            );
+            assert!(err.ends_with("is not a directory"), "{err}");
+        }
+        let err = input_error(resolve(
+            json!({}),
+            RunRegistryFlags {
+                root: Some(file.path().into()),
+                ..RunRegistryFlags::default()
+            },
+        ));
+        assert!(err.starts_with("`--root`"), "{err}");
     }
 
     #[test]
