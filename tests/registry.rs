@@ -683,3 +683,68 @@ fn issue_9_prune_takes_only_a_registry_storage() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is now `registry serve --storage"));
 }
+
+/// Issue 9: `registry serve --config` accepted hashes no password matches,
+/// reported a missing relative certificate without the config file (and
+/// as exit 1), and said nothing of plain-text passwords others can read.
+/// Each bad config is now exit 2 before anything listens, naming the file.
+#[test]
+fn issue_9_serve_config_is_validated_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("registry.yaml");
+    let serve = |yaml: &str, mode: u32| {
+        std::fs::write(&config, yaml).unwrap();
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(mode)).unwrap();
+        let output = zuul_image()
+            .args(["registry", "serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .timeout(Duration::from_secs(10))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{yaml}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let name = config.display().to_string();
+    for hash in ["x", "$2y$…"] {
+        let stderr = serve(
+            &format!(
+                "root: storage\nusers:\n  - {{name: reader, password-hash: \"{hash}\", access: read}}\n"
+            ),
+            0o600,
+        );
+        assert!(stderr.contains(&name), "{stderr}");
+        assert!(
+            stderr.contains("user `reader`: `password-hash` is not a bcrypt hash"),
+            "{stderr}"
+        );
+    }
+    std::fs::write(
+        dir.path().join("htpasswd"),
+        "ci:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n",
+    )
+    .unwrap();
+    let stderr = serve("root: storage\nhtpasswd: htpasswd\n", 0o600);
+    assert!(stderr.contains("htpasswd` line 1: user `ci`"), "{stderr}");
+    // A missing relative certificate, in a config others may read that
+    // holds a plain-text password: a warning, then the error.
+    let stderr = serve(
+        "root: storage\ntls-cert: tls/cert.pem\ntls-key: tls/cert.key\nusers:\n  - {name: zuul, password: hunter2, access: write}\n",
+        0o644,
+    );
+    assert!(
+        stderr.contains(&format!("`{name}`: `tls-cert`/`tls-key`")),
+        "{stderr}"
+    );
+    let resolved = dir.path().join("tls/cert.pem");
+    assert!(
+        stderr.contains(&format!("`{}`", resolved.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("holds plain-text passwords (users `zuul`)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(!dir.path().join("storage").exists(), "nothing was created");
+}

@@ -4,7 +4,7 @@
 //! (`server::status`).
 
 use crate::commands::context::Context;
-use crate::server::config::{Flags, ServerConfig};
+use crate::server::config::{self, Flags, ServerConfig};
 use crate::server::listen::{self, BindError};
 use crate::server::status::{self, Cause, ServeStatus};
 use std::cell::Cell;
@@ -100,6 +100,13 @@ async fn serve(
             new: format!("registry serve --storage {}", root.display()),
         }
         .into());
+    }
+    if let Some(warning) = args
+        .config
+        .as_deref()
+        .and_then(config::readable_passwords_warning)
+    {
+        ctx.printer.warn(warning);
     }
     let config = ServerConfig::resolve(&Flags {
         listen: args.listen,
