@@ -334,3 +334,46 @@ fn issue_9_a_file_as_root_is_exit_2_for_every_command() {
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "data\n");
     }
 }
+
+/// Issue 9: a missing `buildset_registry` did not say that the results
+/// file was looked in too, nor how to pass the variable; `-e zuul.build=x`
+/// was refused as "not KEY=VALUE".
+#[test]
+fn issue_9_errors_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = dir.path().join("host");
+    std::fs::create_dir(&host).unwrap();
+    let use_registry = || {
+        let mut command = zuul_image();
+        command
+            .arg("use-buildset-registry")
+            .arg("--root")
+            .arg(&host);
+        command
+    };
+    use_registry()
+        .assert()
+        .code(2)
+        .stderr(contains("missing variable `buildset_registry`"))
+        .stderr(contains("no results file was given to look in"))
+        .stderr(contains("`--vars FILE` (`buildset_registry: {host, port"))
+        .stderr(contains("run-buildset-registry --results FILE"));
+    let results = write(dir.path(), "results.json", r#"{"data": {"other": 1}}"#);
+    use_registry()
+        .args(["--results", &results])
+        .assert()
+        .code(2)
+        .stderr(contains(format!(
+            "nor in `secret_data` of the results file `{results}`"
+        )));
+    assert_eq!(std::fs::read_dir(&host).unwrap().count(), 0);
+
+    bad_input(
+        &["-e", "zuul.build=x"],
+        &[
+            "`-e zuul.build=…`: `-e` sets top-level variables",
+            r#"-e 'zuul={"build":"x"}'"#,
+            "--vars FILE",
+        ],
+    );
+}
