@@ -39,7 +39,14 @@ const PASSWORD_LEN: usize = 32;
 pub struct Connection {
     pub host: String,
     pub port: u16,
+    /// Missing from the files of earlier versions: then `[::]:0`, which no
+    /// request equals, so such a root is set up anew.
+    #[serde(default = "unknown_listen")]
     pub listen: SocketAddr,
+}
+
+fn unknown_listen() -> SocketAddr {
+    SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
 }
 
 impl Connection {
@@ -288,6 +295,16 @@ mod tests {
         }
         let config = std::fs::read_to_string(layout.config()).unwrap();
         assert!(config.contains(created.password.expose()));
+        assert!(config.contains("listen: '[::]:5123'"), "{config}");
+        // A connection file of an earlier version (no listen address) is
+        // read, and differs from any new request.
+        std::fs::write(
+            layout.connection(),
+            r#"{"host": "buildset.example.org", "port": 5123}"#,
+        )
+        .unwrap();
+        let (old, _) = layout.load().unwrap().unwrap();
+        assert_ne!(old, connection);
         assert!(
             !std::fs::read_to_string(layout.connection())
                 .unwrap()
