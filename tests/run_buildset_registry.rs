@@ -349,7 +349,11 @@ fn issue_9_port_in_use_fails_fast() {
         .unwrap()
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok());
     let root_arg = root.path().display().to_string();
-    assert!(!pids.map(cmdline).any(|line| line.contains(&root_arg)));
+    let left: Vec<String> = pids
+        .map(|pid| format!("{pid}: {}", cmdline(pid)))
+        .filter(|line| line.contains(&root_arg))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// The supervisor does not restart a server that could not listen: the

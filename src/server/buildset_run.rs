@@ -117,6 +117,11 @@ pub async fn ensure_running(root: &Path, connection: Connection) -> Result<Runni
                 let refused = err.downcast_ref::<Refused>().is_some();
                 let tail = run.log_tail();
                 let _ = supervisor::stop(&run);
+                // A supervisor that gave up by itself may still be exiting
+                // (its pidfile already gone); nothing is left running.
+                if let Started::Supervisor(pid) = start {
+                    services::wait_exit(pid as i32, Duration::from_secs(5));
+                }
                 let what = format!(
                     "failed to start the buildset registry on `{}`",
                     connection.listen
