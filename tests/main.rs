@@ -21,6 +21,8 @@ mod pause;
 mod privilege;
 mod real_zuul;
 mod registry;
+mod registry_limits;
+mod registry_links;
 mod results;
 mod roles_compat;
 mod run_buildset_registry;

@@ -8,20 +8,13 @@
 use crate::support::buildset::BuildsetRegistry;
 use crate::support::docker::PrivateDocker;
 use crate::support::images::{self, Image, Layer};
-use crate::support::{REAL, free_port, run, wait_until, zuul_image};
+use crate::support::{REAL, free_port, run, skopeo, wait_until, zuul_image};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-fn skopeo() -> Command {
-    let mut command = Command::new("skopeo");
-    // Keep skopeo away from any auth file of the machine.
-    command.env("REGISTRY_AUTH_FILE", "/nonexistent/auth.json");
-    command
-}
 
 fn inspect_raw(registry: &BuildsetRegistry, reference: &str) -> Vec<u8> {
     let output = skopeo()
@@ -45,13 +38,7 @@ fn skopeo_copy_all_of_a_two_platform_index_is_byte_exact_both_ways() {
     let registry = BuildsetRegistry::start();
     let dir = tempfile::tempdir().unwrap();
     let index = images::two_platform_layout(&dir.path().join("in"));
-    let dest = format!("{}/quay.io/org/multi:v1", registry.address());
-    images::skopeo_push(
-        &dir.path().join("in"),
-        &dest,
-        &registry.cert_dir(),
-        Some(&registry.auth_file()),
-    );
+    registry.push(&dir.path().join("in"), "quay.io/org/multi:v1");
     // Served byte-exact, anonymously.
     assert_eq!(inspect_raw(&registry, "quay.io/org/multi:v1"), index);
     let (_, platforms) = images::two_platform();
@@ -61,27 +48,16 @@ fn skopeo_copy_all_of_a_two_platform_index_is_byte_exact_both_ways() {
     }
     // And back out with --all, digests preserved.
     let out = dir.path().join("out");
-    run(skopeo()
-        .args([
-            "copy",
-            "--all",
-            "--preserve-digests",
-            "--quiet",
-            "--src-cert-dir",
-        ])
-        .arg(registry.cert_dir())
-        .arg(format!("docker://{dest}"))
-        .arg(format!("oci:{}", out.display())));
+    let pulled = registry.pull("quay.io/org/multi:v1", &out);
+    assert!(
+        pulled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pulled.stderr)
+    );
     let layout: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
     assert_eq!(layout["manifests"][0]["digest"], images::sha256(&index));
-    let blob = |digest: &str| {
-        std::fs::read(
-            out.join("blobs/sha256")
-                .join(digest.trim_start_matches("sha256:")),
-        )
-        .unwrap()
-    };
+    let blob = |digest: &str| images::layout_blob(&out, digest);
     assert_eq!(blob(&images::sha256(&index)), index);
     for image in &platforms {
         assert_eq!(blob(&image.digest()), image.manifest);

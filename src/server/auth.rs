@@ -1,13 +1,23 @@
 //! Who may do what: users (from the config file and an htpasswd file),
 //! HTTP Basic on any request, the Bearer token endpoint's grants, and the
 //! access decision for every API request. Password and token comparisons
-//! run in constant time (`subtle`, `bcrypt`, `hmac`'s `verify_slice`).
+//! run in constant time (`subtle`, `bcrypt`, `hmac`'s `verify_slice`), and a
+//! failed check costs the same whether the user exists or not: an unknown
+//! user (or a wrong plain password) pays one bcrypt verification against a
+//! dummy hash of the configured cost whenever bcrypt users exist.
 //!
 //! With no users the registry is open. With users, anonymous clients may
 //! pull when anonymous read is on, and credentials that do not check out
 //! (docker sends its Docker Hub login to mirrors) are treated as anonymous
-//! for pulls instead of breaking them. Writes need a `write` user. This
-//! module decides; it never logs or returns a password.
+//! for pulls instead of breaking them. With anonymous read off, nothing is
+//! granted without valid credentials, not even an empty token. Writes need
+//! a `write` user.
+//!
+//! Failed Basic logins are limited per client address (IPv6 per /64): a
+//! client that spent its allowance is answered `429 TOOMANYREQUESTS` without
+//! its password being checked until the allowance refills. Only failures
+//! that decided the answer count; a pull that fell back to anonymous does
+//! not. This module decides; it never logs or returns a password.
 
 use super::error::Error;
 use super::token::{Access as Grant, Claims, Signer};
@@ -17,7 +27,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 /// A user's rights.
@@ -87,20 +99,157 @@ pub struct Auth {
     /// sha256 of passwords that passed a bcrypt check, so Basic on every
     /// request does not pay bcrypt every time.
     verified: Mutex<HashMap<String, [u8; 32]>>,
+    /// A bcrypt hash of the costliest configured cost that no password
+    /// matches, checked for unknown users; `None` without bcrypt users.
+    dummy_hash: Option<String>,
+    failed_logins: Mutex<FailedLogins>,
+}
+
+/// Failed Basic logins per client: a token bucket each, `per_minute` deep
+/// and refilled evenly over a minute.
+struct FailedLogins {
+    per_minute: u32,
+    clients: HashMap<IpAddr, (f64, Instant)>,
+}
+
+/// At most this many clients are tracked; beyond, the ones whose
+/// allowance refilled are forgotten first.
+const TRACKED_CLIENTS: usize = 65_536;
+
+impl FailedLogins {
+    /// The allowance of `client` now, refilled since it was last seen.
+    fn allowance(&self, client: &IpAddr, now: Instant) -> f64 {
+        let full = f64::from(self.per_minute);
+        match self.clients.get(client) {
+            Some((left, seen)) => {
+                (left + now.duration_since(*seen).as_secs_f64() * full / 60.0).min(full)
+            }
+            None => full,
+        }
+    }
+
+    fn spent(&self, client: &IpAddr, now: Instant) -> bool {
+        self.per_minute > 0 && self.allowance(client, now) < 1.0
+    }
+
+    fn failed(&mut self, client: IpAddr, now: Instant) {
+        if self.per_minute == 0 {
+            return;
+        }
+        let left = self.allowance(&client, now) - 1.0;
+        if self.clients.len() >= TRACKED_CLIENTS {
+            let full = f64::from(self.per_minute);
+            let refilled: Vec<IpAddr> = self
+                .clients
+                .keys()
+                .filter(|ip| self.allowance(ip, now) >= full)
+                .copied()
+                .collect();
+            for ip in refilled {
+                self.clients.remove(&ip);
+            }
+            if self.clients.len() >= TRACKED_CLIENTS {
+                self.clients.clear();
+            }
+        }
+        self.clients.insert(client, (left.max(0.0), now));
+    }
+
+    /// How long until `client` may try again.
+    fn retry_after(&self) -> Duration {
+        Duration::from_secs(60 / u64::from(self.per_minute.max(1))).max(Duration::from_secs(1))
+    }
+}
+
+/// The key a client's failed logins are counted under: its address, or
+/// its /64 for IPv6 (one host usually holds a whole /64).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(bits.into())
+            }
+        },
+    }
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
+/// The cost of a bcrypt hash (`$2y$10$…`).
+fn bcrypt_cost(hash: &str) -> Option<u32> {
+    hash.split('$').nth(2)?.parse().ok()
+}
+
 impl Auth {
     pub fn new(users: HashMap<String, User>, anonymous_read: bool, signer: Signer) -> Auth {
+        let cost = users
+            .values()
+            .filter_map(|user| match &user.credential {
+                Credential::Bcrypt(hash) => bcrypt_cost(hash),
+                Credential::Plain(_) => None,
+            })
+            .max();
+        let dummy_hash = cost.and_then(|cost| {
+            let unguessable: [u8; 32] = rand::random();
+            bcrypt::hash(hex::encode(unguessable), cost).ok()
+        });
         Auth {
             users,
             anonymous_read,
             signer,
             service: "zuul-image".into(),
             verified: Mutex::new(HashMap::new()),
+            dummy_hash,
+            failed_logins: Mutex::new(FailedLogins {
+                per_minute: 0,
+                clients: HashMap::new(),
+            }),
+        }
+    }
+
+    /// Allow `per_minute` failed Basic logins per client (0: no limit).
+    pub fn with_failed_login_limit(self, per_minute: u32) -> Auth {
+        self.failed_logins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .per_minute = per_minute;
+        self
+    }
+
+    fn logins(&self) -> std::sync::MutexGuard<'_, FailedLogins> {
+        self.failed_logins.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Refuse a Basic login from `client` that spent its allowance.
+    fn login_allowed(&self, client: Option<IpAddr>) -> Result<(), Error> {
+        let Some(client) = client.map(client_key) else {
+            return Ok(());
+        };
+        let logins = self.logins();
+        if logins.spent(&client, Instant::now()) {
+            return Err(Error::TooManyRequests {
+                retry_after: logins.retry_after(),
+            });
+        }
+        Ok(())
+    }
+
+    fn login_failed(&self, client: Option<IpAddr>) {
+        if let Some(client) = client.map(client_key) {
+            self.logins().failed(client, Instant::now());
+        }
+    }
+
+    /// Spend what a bcrypt check costs, on a password nothing matches.
+    async fn spend_a_check(&self, password: &str) {
+        if let Some(hash) = self.dummy_hash.clone() {
+            let password = password.to_owned();
+            let _ = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash)).await;
         }
     }
 
@@ -110,17 +259,23 @@ impl Auth {
     }
 
     /// Check a user name and password; the user's access when they match.
+    /// A failure costs the same whether the user exists or not.
     pub async fn check_password(&self, name: &str, password: &str) -> Option<Access> {
         let given = sha256(password.as_bytes());
         let Some(user) = self.users.get(name) else {
             // Spend the same comparison on unknown users.
             let _ = given.ct_eq(&sha256(b"unknown user")).unwrap_u8();
+            self.spend_a_check(password).await;
             return None;
         };
         match &user.credential {
             Credential::Plain(secret) => {
                 let stored = sha256(secret.expose().as_bytes());
-                bool::from(given.ct_eq(&stored)).then_some(user.access)
+                let matched = bool::from(given.ct_eq(&stored));
+                if !matched {
+                    self.spend_a_check(password).await;
+                }
+                matched.then_some(user.access)
             }
             Credential::Bcrypt(hash) => {
                 let cached = self
@@ -163,11 +318,12 @@ impl Auth {
         Error::Unauthorized { challenge }
     }
 
-    /// Decide whether a request with `headers` may do `need`. `realm` is the
-    /// token endpoint's URL for the challenge.
+    /// Decide whether a request with `headers` from `client` may do `need`.
+    /// `realm` is the token endpoint's URL for the challenge.
     pub async fn authorize(
         &self,
         headers: &HeaderMap,
+        client: Option<IpAddr>,
         need: &Need,
         realm: &str,
     ) -> Result<(), Error> {
@@ -177,7 +333,7 @@ impl Auth {
         let anonymous_ok = self.anonymous_read && need.is_read();
         match parse_authorization(headers) {
             Some(Authorization::Bearer(token)) => match self.signer.verify(&token) {
-                Ok(claims) if grants(&claims, need) => Ok(()),
+                Ok(claims) if self.grants(&claims, need) => Ok(()),
                 Ok(_) if anonymous_ok => Ok(()),
                 Ok(_) => Err(self.challenge(realm, need, true)),
                 Err(err) => {
@@ -186,6 +342,11 @@ impl Auth {
                 }
             },
             Some(Authorization::Basic(user, password)) => {
+                if let Err(limited) = self.login_allowed(client) {
+                    // The password is not even checked; a pull still works
+                    // as anonymous.
+                    return if anonymous_ok { Ok(()) } else { Err(limited) };
+                }
                 match self.check_password(&user, password.expose()).await {
                     Some(access)
                         if access == Access::Write || need.is_read() || *need == Need::Base =>
@@ -194,7 +355,10 @@ impl Auth {
                     }
                     Some(_) => Err(Error::Denied),
                     None if anonymous_ok => Ok(()),
-                    None => Err(self.challenge(realm, need, false)),
+                    None => {
+                        self.login_failed(client);
+                        Err(self.challenge(realm, need, false))
+                    }
                 }
             }
             None if anonymous_ok => Ok(()),
@@ -206,6 +370,7 @@ impl Auth {
     pub async fn token(
         &self,
         headers: &HeaderMap,
+        client: Option<IpAddr>,
         scopes: &[String],
         realm: &str,
     ) -> Result<TokenResponse, Error> {
@@ -213,21 +378,27 @@ impl Auth {
         let wants_write = requested
             .iter()
             .any(|grant| grant.actions.iter().any(|a| a != "pull"));
+        // Docker Hub credentials sent to a mirror: anonymous pull.
+        let anonymous_ok = self.anonymous_read && !wants_write && !requested.is_empty();
         let (user, access) = match parse_authorization(headers) {
-            Some(Authorization::Basic(name, password)) => {
-                match self.check_password(&name, password.expose()).await {
+            Some(Authorization::Basic(name, password)) => match self.login_allowed(client) {
+                Err(_) if anonymous_ok => (String::new(), None),
+                Err(limited) => return Err(limited),
+                Ok(()) => match self.check_password(&name, password.expose()).await {
                     Some(access) => (name, Some(access)),
-                    // Docker Hub credentials sent to a mirror: anonymous pull.
-                    None if self.anonymous_read && !wants_write && !requested.is_empty() => {
-                        (String::new(), None)
+                    None if anonymous_ok => (String::new(), None),
+                    None => {
+                        self.login_failed(client);
+                        return Err(self.challenge(realm, &Need::Base, false));
                     }
-                    None => return Err(self.challenge(realm, &Need::Base, false)),
-                }
-            }
+                },
+            },
             _ => (String::new(), None),
         };
-        if requested.is_empty() && access.is_none() && !self.is_open() {
-            // A scope-less request is a login check.
+        let anonymous = access.is_none() && !self.is_open();
+        if anonymous && (requested.is_empty() || !self.anonymous_read) {
+            // A scope-less request is a login check; and with anonymous
+            // read off there is nothing to grant without credentials.
             return Err(self.challenge(realm, &Need::Base, false));
         }
         let may_read = self.is_open() || self.anonymous_read || access.is_some();
@@ -261,9 +432,19 @@ impl Auth {
     }
 }
 
+impl Auth {
+    fn grants(&self, claims: &Claims, need: &Need) -> bool {
+        match need {
+            // Anonymous tokens exist only while anonymous read is on.
+            Need::Base => !claims.sub.is_empty() || self.anonymous_read,
+            _ => grants(claims, need),
+        }
+    }
+}
+
 fn grants(claims: &Claims, need: &Need) -> bool {
     match need {
-        Need::Base => true,
+        Need::Base => !claims.sub.is_empty(),
         Need::Catalog => claims.allows_catalog(),
         Need::Pull(name) => claims.allows(name, "pull"),
         Need::Push(name) => claims.allows(name, "push"),
@@ -372,40 +553,40 @@ mod tests {
         let none = HeaderMap::new();
         let pull = Need::Pull("org/app".into());
         let push = Need::Push("org/app".into());
-        assert!(auth.authorize(&none, &pull, "r").await.is_ok());
+        assert!(auth.authorize(&none, None, &pull, "r").await.is_ok());
         assert!(matches!(
-            auth.authorize(&none, &push, "r").await,
+            auth.authorize(&none, None, &push, "r").await,
             Err(Error::Unauthorized { .. })
         ));
         assert!(matches!(
-            auth.authorize(&none, &Need::Base, "r").await,
+            auth.authorize(&none, None, &Need::Base, "r").await,
             Err(Error::Unauthorized { .. })
         ));
         let good = basic("zuul", "pw:with:colons");
-        assert!(auth.authorize(&good, &push, "r").await.is_ok());
-        assert!(auth.authorize(&good, &Need::Base, "r").await.is_ok());
+        assert!(auth.authorize(&good, None, &push, "r").await.is_ok());
+        assert!(auth.authorize(&good, None, &Need::Base, "r").await.is_ok());
         // Docker Hub credentials sent to a mirror still pull.
         let hub = basic("someone", "hub-password");
-        assert!(auth.authorize(&hub, &pull, "r").await.is_ok());
-        assert!(auth.authorize(&hub, &push, "r").await.is_err());
+        assert!(auth.authorize(&hub, None, &pull, "r").await.is_ok());
+        assert!(auth.authorize(&hub, None, &push, "r").await.is_err());
         // A read user may not push (and bcrypt works, twice via the cache).
         for _ in 0..2 {
             let reader = basic("reader", "rpw");
-            assert!(auth.authorize(&reader, &pull, "r").await.is_ok());
+            assert!(auth.authorize(&reader, None, &pull, "r").await.is_ok());
             assert!(matches!(
-                auth.authorize(&reader, &push, "r").await,
+                auth.authorize(&reader, None, &push, "r").await,
                 Err(Error::Denied)
             ));
         }
         assert!(
-            auth.authorize(&basic("reader", "wrong"), &Need::Base, "r")
+            auth.authorize(&basic("reader", "wrong"), None, &Need::Base, "r")
                 .await
                 .is_err()
         );
         // Anonymous read off.
         let closed = self::auth(false);
-        assert!(closed.authorize(&none, &pull, "r").await.is_err());
-        assert!(closed.authorize(&hub, &pull, "r").await.is_err());
+        assert!(closed.authorize(&none, None, &pull, "r").await.is_err());
+        assert!(closed.authorize(&hub, None, &pull, "r").await.is_err());
     }
 
     #[tokio::test]
@@ -413,55 +594,115 @@ mod tests {
         let auth = auth(true);
         let scope = vec!["repository:org/app:pull,push".to_owned()];
         // Anonymous: pull only.
-        let anonymous = auth.token(&HeaderMap::new(), &scope, "r").await.unwrap();
+        let anonymous = auth
+            .token(&HeaderMap::new(), None, &scope, "r")
+            .await
+            .unwrap();
         let push = Need::Push("org/app".into());
         let pull = Need::Pull("org/app".into());
         assert!(
-            auth.authorize(&bearer(&anonymous.token), &pull, "r")
+            auth.authorize(&bearer(&anonymous.token), None, &pull, "r")
                 .await
                 .is_ok()
         );
-        let err = auth.authorize(&bearer(&anonymous.token), &push, "r").await;
+        let err = auth
+            .authorize(&bearer(&anonymous.token), None, &push, "r")
+            .await;
         assert!(
             matches!(err, Err(Error::Unauthorized { challenge }) if challenge.contains("insufficient_scope"))
         );
         // Wrong credentials asking for push: refused outright.
         assert!(
-            auth.token(&basic("zuul", "nope"), &scope, "r")
+            auth.token(&basic("zuul", "nope"), None, &scope, "r")
                 .await
                 .is_err()
         );
         // Wrong credentials asking for pull: anonymous token.
         let pull_scope = vec!["repository:org/app:pull".to_owned()];
         assert!(
-            auth.token(&basic("zuul", "nope"), &pull_scope, "r")
+            auth.token(&basic("zuul", "nope"), None, &pull_scope, "r")
                 .await
                 .is_ok()
         );
         // Login check.
-        assert!(auth.token(&HeaderMap::new(), &[], "r").await.is_err());
+        assert!(auth.token(&HeaderMap::new(), None, &[], "r").await.is_err());
         assert!(
-            auth.token(&basic("zuul", "pw:with:colons"), &[], "r")
+            auth.token(&basic("zuul", "pw:with:colons"), None, &[], "r")
                 .await
                 .is_ok()
         );
         // A write user's token works for that repository only.
         let token = auth
-            .token(&basic("zuul", "pw:with:colons"), &scope, "r")
+            .token(&basic("zuul", "pw:with:colons"), None, &scope, "r")
             .await
             .unwrap();
         assert!(
-            auth.authorize(&bearer(&token.token), &push, "r")
+            auth.authorize(&bearer(&token.token), None, &push, "r")
                 .await
                 .is_ok()
         );
         let other = Need::Push("org/other".into());
         assert!(
-            auth.authorize(&bearer(&token.token), &other, "r")
+            auth.authorize(&bearer(&token.token), None, &other, "r")
                 .await
                 .is_err()
         );
         assert_eq!(token.token, token.access_token);
+    }
+
+    /// The median time of failed checks of each `(user, password)`,
+    /// measured in turns so that load from elsewhere falls on all alike.
+    async fn median_failures(auth: &Auth, attempts: &[(&str, &str)]) -> Vec<Duration> {
+        let mut times = vec![Vec::new(); attempts.len()];
+        for _ in 0..9 {
+            for (index, (user, password)) in attempts.iter().enumerate() {
+                let started = std::time::Instant::now();
+                assert_eq!(auth.check_password(user, password).await, None);
+                times[index].push(started.elapsed());
+            }
+        }
+        times
+            .into_iter()
+            .map(|mut times| {
+                times.sort();
+                times[times.len() / 2]
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn issue_12_unknown_users_cost_as_much_as_wrong_passwords() {
+        let mut users = HashMap::new();
+        users.insert(
+            "reader".to_owned(),
+            User {
+                access: Access::Read,
+                credential: Credential::Bcrypt(bcrypt::hash("rpw", 6).unwrap()),
+            },
+        );
+        users.insert(
+            "plain".to_owned(),
+            User {
+                access: Access::Write,
+                credential: Credential::Plain(Secret::new("ppw")),
+            },
+        );
+        let auth = Auth::new(users, false, Signer::random(Duration::from_secs(60)));
+        let attempts = [("reader", "wrong"), ("nobody", "wrong"), ("plain", "wrong")];
+        let times = median_failures(&auth, &attempts).await;
+        for ((user, _), time) in attempts.iter().zip(&times).skip(1) {
+            let ratio = time.as_secs_f64() / times[0].as_secs_f64();
+            assert!(
+                (0.5..2.0).contains(&ratio),
+                "{user}: {time:?} against {:?} for a wrong password",
+                times[0]
+            );
+        }
+        // Success is not slowed down.
+        assert_eq!(
+            auth.check_password("plain", "ppw").await,
+            Some(Access::Write)
+        );
     }
 
     #[test]

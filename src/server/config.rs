@@ -1,7 +1,7 @@
 //! The registry's settings, resolved once from flags and an optional YAML
 //! config file (flags win): listen address, storage root, TLS files, users
 //! (config entries and an htpasswd file of bcrypt lines), anonymous read,
-//! public URL and token lifetime. Passwords come only from files, never
+//! public URL, token lifetime, and the connection and request [`Limits`]. Passwords come only from files, never
 //! from the command line. Errors here are input errors (exit 2) and name the
 //! file or flag. Reads files; writes none.
 
@@ -16,6 +16,117 @@ use thiserror::Error;
 
 pub const DEFAULT_LISTEN: &str = "[::]:5000";
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// What one client, connection or request may hold, and for how long
+/// (`limits:` in the config file). Every connection has a deadline at every
+/// stage, so a slow or stalled client cannot hold resources forever.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections served at once; more are refused (closed at once), not
+    /// queued. Also capped by the open-file limit.
+    pub max_connections: usize,
+    /// From the first byte of a request (or the start of a connection, or
+    /// the end of the previous request on a kept-alive HTTP/1.1
+    /// connection) to the end of its headers.
+    pub header_timeout: Duration,
+    /// For the TLS handshake.
+    pub handshake_timeout: Duration,
+    /// A connection with no request in flight and no bytes either way is
+    /// closed after this (HTTP/2 connections; a response the client stops
+    /// reading is cut off after it too).
+    pub idle_timeout: Duration,
+    /// The longest wait for the next piece of a request body.
+    pub body_timeout: Duration,
+    /// TCP keepalive probes start after this much silence.
+    pub tcp_keepalive: Duration,
+    /// Uploads nobody wrote to for this long are removed.
+    pub upload_expiry: Duration,
+    /// Failed Basic logins allowed per client address and minute (a burst
+    /// of as many, refilled evenly); beyond them, logins are refused
+    /// without being checked until the allowance refills.
+    pub failed_logins_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 4096,
+            header_timeout: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(120),
+            body_timeout: Duration::from_secs(60),
+            tcp_keepalive: Duration::from_secs(60),
+            upload_expiry: Duration::from_secs(3600),
+            failed_logins_per_minute: 10,
+        }
+    }
+}
+
+/// The `limits:` section of the config file; durations as `30s`, `2m`, `1h`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LimitsFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handshake_timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_keepalive: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_expiry: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_logins_per_minute: Option<u32>,
+}
+
+impl LimitsFile {
+    fn resolve(&self, file: &str) -> Result<Limits, Error> {
+        let defaults = Limits::default();
+        let invalid = |message: String| Error::Invalid {
+            file: file.to_owned(),
+            message,
+        };
+        let duration = |key: &str, value: &Option<String>, default: Duration| match value {
+            None => Ok(default),
+            Some(text) => match humantime::parse_duration(text) {
+                Ok(duration) if !duration.is_zero() => Ok(duration),
+                Ok(_) => Err(invalid(format!(
+                    "limits.{key} `{text}` must be longer than 0"
+                ))),
+                Err(err) => Err(invalid(format!("limits.{key} `{text}`: {err}"))),
+            },
+        };
+        let max_connections = self.max_connections.unwrap_or(defaults.max_connections);
+        if max_connections == 0 {
+            return Err(invalid("limits.max-connections must be at least 1".into()));
+        }
+        Ok(Limits {
+            max_connections,
+            header_timeout: duration(
+                "header-timeout",
+                &self.header_timeout,
+                defaults.header_timeout,
+            )?,
+            handshake_timeout: duration(
+                "handshake-timeout",
+                &self.handshake_timeout,
+                defaults.handshake_timeout,
+            )?,
+            idle_timeout: duration("idle-timeout", &self.idle_timeout, defaults.idle_timeout)?,
+            body_timeout: duration("body-timeout", &self.body_timeout, defaults.body_timeout)?,
+            tcp_keepalive: duration("tcp-keepalive", &self.tcp_keepalive, defaults.tcp_keepalive)?,
+            upload_expiry: duration("upload-expiry", &self.upload_expiry, defaults.upload_expiry)?,
+            failed_logins_per_minute: self
+                .failed_logins_per_minute
+                .unwrap_or(defaults.failed_logins_per_minute),
+        })
+    }
+}
 
 #[derive(Debug, Error)]
 pub enum Error {
@@ -89,6 +200,8 @@ pub struct FileConfig {
     pub token_ttl: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<UserEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<LimitsFile>,
 }
 
 impl FileConfig {
@@ -144,6 +257,7 @@ pub struct ServerConfig {
     pub anonymous_read: bool,
     pub public_url: Option<String>,
     pub token_ttl: Duration,
+    pub limits: Limits,
 }
 
 /// Parse `ADDR:PORT` (`[::]:5000`, `127.0.0.1:0`).
@@ -325,6 +439,11 @@ impl ServerConfig {
             })?,
             None => DEFAULT_TOKEN_TTL,
         };
+        let limits = file
+            .limits
+            .clone()
+            .unwrap_or_default()
+            .resolve(&config_name)?;
         Ok(ServerConfig {
             listen,
             root,
@@ -333,6 +452,7 @@ impl ServerConfig {
             anonymous_read: !flags.no_anonymous_read && file.anonymous_read.unwrap_or(true),
             public_url: flags.public_url.clone().or(file.public_url),
             token_ttl,
+            limits,
         })
     }
 }
@@ -362,6 +482,7 @@ mod tests {
         assert_eq!(resolved.users.len(), 3);
         assert_eq!(resolved.token_ttl, Duration::from_secs(300));
         assert!(resolved.anonymous_read);
+        assert_eq!(resolved.limits, Limits::default());
         let flags = Flags {
             config: Some(config),
             listen: Some("[::1]:6000".into()),
@@ -499,6 +620,39 @@ mod tests {
         std::fs::write(&config, "root: storage\n").unwrap();
         mode(0o644);
         assert_eq!(readable_passwords_warning(&config), None);
+    }
+
+    #[test]
+    fn limits_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("registry.yaml");
+        std::fs::write(
+            &config,
+            "root: s\nlimits:\n  max-connections: 50\n  header-timeout: 2s\n  upload-expiry: 10m\n",
+        )
+        .unwrap();
+        let flags = Flags {
+            config: Some(config.clone()),
+            ..Flags::default()
+        };
+        let limits = ServerConfig::resolve(&flags).unwrap().limits;
+        assert_eq!(limits.max_connections, 50);
+        assert_eq!(limits.header_timeout, Duration::from_secs(2));
+        assert_eq!(limits.upload_expiry, Duration::from_secs(600));
+        assert_eq!(limits.body_timeout, Limits::default().body_timeout);
+        for (bad, needle) in [
+            ("header-timeout: 0s", "longer than 0"),
+            ("idle-timeout: soon", "limits.idle-timeout"),
+            ("max-connections: 0", "at least 1"),
+            ("header-timout: 1s", "header-timout"),
+        ] {
+            std::fs::write(&config, format!("root: s\nlimits:\n  {bad}\n")).unwrap();
+            let err = ServerConfig::resolve(&flags).unwrap_err().to_string();
+            assert!(
+                err.contains(needle) && err.contains("registry.yaml"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! spec's status code. Handlers never build error bodies by hand.
 //!
 //! Messages never carry secrets: credentials are not part of any variant.
+//! Nor do they carry the server's paths: a storage failure is logged with
+//! the file it concerns, and the client is told only what kind of failure it
+//! was (`storage failure: no storage space`).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -34,7 +37,7 @@ pub enum Error {
     ManifestUnknown(String),
     #[error("manifest is invalid: {0}")]
     ManifestInvalid(String),
-    #[error("manifest references `{0}`, which is not in this registry")]
+    #[error("manifest references `{0}`, which this repository does not hold")]
     ManifestBlobUnknown(String),
     #[error("invalid tag `{0}`")]
     TagInvalid(String),
@@ -47,13 +50,17 @@ pub enum Error {
     },
     #[error("requested access to the resource is denied")]
     Denied,
+    #[error("too many failed logins from this address; try again in {}s", retry_after.as_secs())]
+    TooManyRequests { retry_after: std::time::Duration },
     #[error("{0}")]
     Unsupported(String),
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
-    #[error("storage failure: {0}")]
+    #[error("storage failure: {}", .0.kind())]
+    Storage(#[from] super::storage::Error),
+    #[error("storage failure: {}", .0.kind())]
     Io(#[from] std::io::Error),
     #[error("request body failed: {0}")]
     Body(String),
@@ -99,11 +106,24 @@ impl Error {
             Error::SizeInvalid(_) => ("SIZE_INVALID", StatusCode::BAD_REQUEST),
             Error::Unauthorized { .. } => ("UNAUTHORIZED", StatusCode::UNAUTHORIZED),
             Error::Denied => ("DENIED", StatusCode::FORBIDDEN),
+            Error::TooManyRequests { .. } => ("TOOMANYREQUESTS", StatusCode::TOO_MANY_REQUESTS),
             Error::Unsupported(_) => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
             Error::NotFound => ("NOT_FOUND", StatusCode::NOT_FOUND),
             Error::MethodNotAllowed => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
-            Error::Io(_) => ("UNKNOWN", StatusCode::INTERNAL_SERVER_ERROR),
+            Error::Storage(_) | Error::Io(_) => ("UNKNOWN", StatusCode::INTERNAL_SERVER_ERROR),
             Error::Body(_) => ("BLOB_UPLOAD_INVALID", StatusCode::BAD_REQUEST),
+        }
+    }
+}
+
+impl Error {
+    /// The whole story for the log, paths included; `Display` is what the
+    /// client is told.
+    pub fn detail(&self) -> String {
+        match self {
+            Error::Storage(err) => format!("storage failure: {err}"),
+            Error::Io(err) => format!("storage failure: {err}"),
+            other => other.to_string(),
         }
     }
 }
@@ -112,7 +132,7 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (code, status) = self.code();
         if status.is_server_error() {
-            tracing::error!("{self}");
+            tracing::error!("{}", self.detail());
         } else {
             tracing::debug!("{code}: {self}");
         }
@@ -152,6 +172,12 @@ impl IntoResponse for Error {
                     headers.insert(header::RANGE, value);
                 }
             }
+            Error::TooManyRequests { retry_after } => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after.as_secs()),
+                );
+            }
             Error::RangeNotSatisfiable { size } => {
                 if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
                     headers.insert(header::CONTENT_RANGE, value);
@@ -183,5 +209,28 @@ mod tests {
         let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(value["errors"][0]["code"], "DIGEST_INVALID");
         assert_eq!(value["errors"][0]["detail"]["expected"], "sha256:aa");
+    }
+
+    #[tokio::test]
+    async fn issue_12_storage_errors_are_answered_without_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = crate::server::storage::Storage::open(dir.path()).unwrap();
+        std::fs::remove_dir(dir.path().join("uploads")).unwrap();
+        let err = Error::from(storage.create_upload("0123").unwrap_err());
+        let root = dir.path().display().to_string();
+        assert!(
+            err.detail().contains(&root),
+            "the log names the file: {}",
+            err.detail()
+        );
+        let response = err.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(!text.contains(&root), "{text}");
+        assert!(!text.contains("/uploads/"), "{text}");
+        assert!(text.contains("storage failure: entity not found"), "{text}");
     }
 }

@@ -14,6 +14,7 @@ use crate::digest::{Digest, Hasher};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use std::io::{Seek, SeekFrom};
 use std::sync::Arc;
 use tokio::io::AsyncReadExt;
@@ -36,16 +37,12 @@ async fn blocking<T: Send + 'static>(
         .map_err(|err| Error::Io(std::io::Error::other(err)))?
 }
 
-fn io_anyhow(err: anyhow::Error) -> Error {
-    Error::Io(std::io::Error::other(format!("{err:#}")))
-}
-
 fn respond(status: StatusCode, headers: Vec<(&'static str, String)>, body: Body) -> Response {
     let mut response = Response::new(body);
     *response.status_mut() = status;
     for (name, value) in headers {
         if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(name, value);
+            response.headers_mut().append(name, value);
         }
     }
     response
@@ -169,21 +166,59 @@ pub async fn get_manifest(
     Ok(respond(StatusCode::OK, headers, body))
 }
 
+/// A manifest body, refused past [`manifests::MAX_SIZE`]; a body that
+/// fails (or stalls past the body timeout) is a body error.
+async fn read_manifest(body: Body) -> Result<Vec<u8>> {
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(frame) = stream.next().await {
+        let frame = frame.map_err(|err| Error::Body(err.to_string()))?;
+        if bytes.len() + frame.len() > manifests::MAX_SIZE {
+            return Err(Error::ManifestInvalid(format!(
+                "a manifest may be at most {} bytes",
+                manifests::MAX_SIZE
+            )));
+        }
+        bytes.extend_from_slice(&frame);
+    }
+    Ok(bytes)
+}
+
+/// The tags a manifest PUT applies: the reference when it is a tag, and
+/// every `tag` query parameter (distribution spec 1.1, "push manifest with
+/// tags"), each validated before anything is stored.
+fn tags_to_apply(reference: &ManifestRef, query: &Query) -> Result<Vec<String>> {
+    let mut tags: Vec<String> = Vec::new();
+    if let ManifestRef::Tag(tag) = reference {
+        tags.push(tag.clone());
+    }
+    for (key, tag) in query {
+        if key != "tag" {
+            continue;
+        }
+        crate::reference::validate_tag(tag).map_err(|_| Error::TagInvalid(tag.clone()))?;
+        if !tags.contains(tag) {
+            tags.push(tag.clone());
+        }
+    }
+    Ok(tags)
+}
+
+/// `PUT /v2/<name>/manifests/<reference>[?tag=…]`: store the exact bytes
+/// under their digest (sha256 when pushed by tag, the given algorithm when
+/// pushed by digest), then point every tag at it, all or none; with `tag`
+/// parameters the answer names each tag applied in an `OCI-Tag` header.
 pub async fn put_manifest(
     state: Arc<State>,
     name: String,
     reference: ManifestRef,
+    query: Query,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response> {
-    let bytes = axum::body::to_bytes(body, manifests::MAX_SIZE)
-        .await
-        .map_err(|_| {
-            Error::ManifestInvalid(format!(
-                "a manifest may be at most {} bytes",
-                manifests::MAX_SIZE
-            ))
-        })?;
+    let tags = tags_to_apply(&reference, &query)?;
+    let announce = query.iter().any(|(key, _)| key == "tag");
+    let bytes = read_manifest(body).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -205,21 +240,16 @@ pub async fn put_manifest(
     let storage = state.storage.clone();
     let stored = digest.clone();
     let location_name = name.clone();
+    let applied = tags.clone();
     let accepted = blocking(move || {
         let accepted = manifests::validate(&storage, &name, content_type.as_deref(), &bytes)?;
         storage.put_bytes(&stored, &bytes)?;
-        storage
-            .link_manifest(&name, &stored, &accepted.media_type)
-            .map_err(io_anyhow)?;
+        storage.link_manifest(&name, &stored, &accepted.media_type)?;
         // Before the tag and the answer: a concurrent prune keeps it all.
         prune::confirm(&storage, &name, &stored)?;
-        if let ManifestRef::Tag(tag) = &reference {
-            storage.set_tag(&name, tag, &stored).map_err(io_anyhow)?;
-        }
+        storage.set_tags(&name, &applied, &stored)?;
         if let Some(subject) = &accepted.subject {
-            storage
-                .add_referrer(&name, subject, &stored)
-                .map_err(io_anyhow)?;
+            storage.add_referrer(&name, subject, &stored)?;
         }
         Ok(accepted)
     })
@@ -233,6 +263,9 @@ pub async fn put_manifest(
     ];
     if let Some(subject) = accepted.subject {
         headers.push(("oci-subject", subject.to_string()));
+    }
+    if announce {
+        headers.extend(tags.into_iter().map(|tag| ("oci-tag", tag)));
     }
     Ok(empty(StatusCode::CREATED, headers))
 }
@@ -345,23 +378,24 @@ pub fn parse_range(value: &str, size: u64) -> Result<(u64, u64)> {
 pub async fn get_blob(
     state: Arc<State>,
     method: &Method,
+    name: String,
     digest: Digest,
     headers: &HeaderMap,
 ) -> Result<Response> {
-    let path = state.storage.blob_path(&digest);
     let range = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let head = method == Method::HEAD;
-    let unknown = digest.to_string();
-    let (file, size) = blocking(move || match std::fs::File::open(&path) {
-        Ok(file) => {
-            let size = file.metadata()?.len();
-            Ok((file, size))
+    let storage = state.storage.clone();
+    let wanted = digest.clone();
+    // Only what this repository holds: a digest known elsewhere is unknown here.
+    let (file, size) = blocking(move || {
+        let unknown = || Error::BlobUnknown(wanted.to_string());
+        if !storage.holds(&name, &wanted)? {
+            return Err(unknown());
         }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(Error::BlobUnknown(unknown)),
-        Err(err) => Err(err.into()),
+        storage.open_blob(&wanted)?.ok_or_else(unknown)
     })
     .await?;
     let mut headers = vec![
@@ -394,10 +428,12 @@ pub async fn get_blob(
     Ok(respond(status, headers, Body::from_stream(stream)))
 }
 
-pub async fn delete_blob(state: Arc<State>, digest: Digest) -> Result<Response> {
+/// `DELETE /v2/<name>/blobs/<digest>`: `name` stops holding the blob. The
+/// content stays for every other repository that holds it, until `prune`.
+pub async fn delete_blob(state: Arc<State>, name: String, digest: Digest) -> Result<Response> {
     let storage = state.storage.clone();
     let unknown = digest.to_string();
-    let removed = blocking(move || Ok(storage.delete_blob(&digest)?)).await?;
+    let removed = blocking(move || Ok(storage.unlink_blob(&name, &digest)?)).await?;
     if removed {
         Ok(empty(StatusCode::ACCEPTED, Vec::new()))
     } else {
@@ -430,21 +466,24 @@ fn digest_param(query: &Query) -> Result<Digest> {
 }
 
 /// `POST /v2/<name>/blobs/uploads/`: mount, monolithic, or a new session.
-/// `may_mount` says whether the caller may read the `from` repository.
+/// `mount_from` is the `from` repository when the caller may read it; a
+/// mount from anywhere else, or of a blob `from` does not hold, is a plain
+/// upload session (202), as the spec asks.
 pub async fn start_upload(
     state: Arc<State>,
     name: String,
     query: Query,
-    may_mount: bool,
+    mount_from: Option<String>,
     body: Body,
 ) -> Result<Response> {
     if let Some(mount) = query_get(&query, "mount") {
         let digest = parse_digest(mount)?;
-        let storage = state.storage.clone();
-        let lookup = digest.clone();
-        // Touched, so a concurrent prune keeps it (see `prune`).
-        if may_mount && blocking(move || Ok(storage.touch_blob(&lookup)?)).await? {
-            return Ok(created_blob(&name, &digest));
+        if let Some(from) = mount_from {
+            let storage = state.storage.clone();
+            let (to, blob) = (name.clone(), digest.clone());
+            if blocking(move || prune::mount(&storage, &from, &to, &blob)).await? {
+                return Ok(created_blob(&name, &digest));
+            }
         }
     } else if query_get(&query, "digest").is_some() {
         let digest = digest_param(&query)?;

@@ -1,29 +1,33 @@
 //! Binding and serving: the only place the registry touches a socket. It
-//! binds (dual-stack for `[::]`), wraps connections in TLS when configured,
-//! serves HTTP/1.1 and HTTP/2 through hyper with the [`router`](super::router),
-//! and shuts down gracefully on SIGTERM or SIGINT (stops accepting, lets
-//! requests in flight finish, up to a deadline). A socket it cannot bind is
-//! a [`BindError`] that says why in the user's terms (`port 5000 on
-//! 127.0.0.1 is in use`). No protocol logic here.
+//! binds (dual-stack for `[::]`), raises the open-file limit, accepts up to
+//! `limits.max-connections` connections at once (more are refused at once,
+//! not left queued), sets TCP keepalive, wraps connections in TLS when
+//! configured (within `limits.handshake-timeout`), hands each to
+//! [`connection::serve`] for HTTP/1.1 or HTTP/2 with its deadlines, expires
+//! idle uploads, and shuts down gracefully on SIGTERM or SIGINT (stops
+//! accepting, lets requests in flight finish, up to a deadline). A socket it
+//! cannot bind is a [`BindError`] that says why in the user's terms (`port
+//! 5000 on 127.0.0.1 is in use`). No protocol logic here.
 
 use super::auth::Auth;
-use super::config::ServerConfig;
+use super::config::{Limits, ServerConfig};
+use super::connection::{self, Throttle};
 use super::storage::Storage;
 use super::token::Signer;
 use super::{State, router, tls};
 use crate::output::Printer;
 use anyhow::{Context, Result};
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use thiserror::Error;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 /// Why the registry cannot listen. Retrying does not help until something
@@ -52,6 +56,38 @@ fn show_ip(addr: &SocketAddr) -> String {
 
 /// How long requests in flight may take to finish after SIGTERM.
 const DRAIN: Duration = Duration::from_secs(20);
+
+/// File descriptors kept free of connections (storage, logs, the listener),
+/// and how many each connection may need (its socket and a blob file).
+const SPARE_FILES: u64 = 64;
+const FILES_PER_CONNECTION: u64 = 2;
+
+/// Raise the soft open-file limit to the hard one (under systemd the soft
+/// limit is 1,024); the soft limit in effect afterwards.
+pub fn raise_open_file_limit() -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 1024;
+    };
+    if soft < hard {
+        match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => return hard,
+            Err(err) => tracing::warn!("could not raise the open-file limit from {soft}: {err}"),
+        }
+    }
+    soft
+}
+
+/// `limits` with at most as many connections as `open_files` descriptors
+/// can serve.
+pub fn fit_to_open_files(limits: Limits, open_files: u64) -> Limits {
+    let fit = (open_files.saturating_sub(SPARE_FILES) / FILES_PER_CONNECTION).max(1);
+    let max_connections = limits.max_connections.min(fit as usize);
+    Limits {
+        max_connections,
+        ..limits
+    }
+}
 
 /// Bind `addr`; an IPv6 wildcard also accepts IPv4 clients.
 pub fn bind(addr: SocketAddr) -> Result<TcpListener> {
@@ -85,6 +121,14 @@ pub async fn serve(
     printer: &Printer,
     listening: impl FnOnce(SocketAddr),
 ) -> Result<()> {
+    let open_files = raise_open_file_limit();
+    let limits = fit_to_open_files(config.limits.clone(), open_files);
+    if limits.max_connections < config.limits.max_connections {
+        printer.warn(format!(
+            "serving at most {} connections at once: the open-file limit is {open_files}",
+            limits.max_connections
+        ));
+    }
     let storage = Storage::open(&config.root)
         .with_context(|| format!("failed to open storage under `{}`", config.root.display()))?;
     let acceptor = match &config.tls {
@@ -96,13 +140,12 @@ pub async fn serve(
         config.users,
         config.anonymous_read,
         Signer::random(config.token_ttl),
+    )
+    .with_failed_login_limit(limits.failed_logins_per_minute);
+    let state = Arc::new(
+        State::new(storage, auth, config.public_url, acceptor.is_some())
+            .with_limits(limits.clone()),
     );
-    let state = Arc::new(State::new(
-        storage,
-        auth,
-        config.public_url,
-        acceptor.is_some(),
-    ));
     let listener = bind(config.listen)?;
     let local = listener.local_addr()?;
     listening(local);
@@ -116,9 +159,29 @@ pub async fn serve(
         if acceptor.is_some() { "https" } else { "http" },
         config.root.display()
     ));
-    run(listener, acceptor, router(state), shutdown_signal()).await;
+    let expiry = tokio::spawn(expire_uploads(state.clone()));
+    run(listener, acceptor, router(state), limits, shutdown_signal()).await;
+    expiry.abort();
     printer.status("registry stopped");
     Ok(())
+}
+
+/// Remove idle uploads every so often, for as long as the server runs.
+async fn expire_uploads(state: Arc<State>) {
+    let after = state.limits.upload_expiry;
+    let every = (after / 4).clamp(Duration::from_millis(250), Duration::from_secs(300));
+    loop {
+        tokio::time::sleep(every).await;
+        match state.uploads.expire(after).await {
+            Ok(removed) if !removed.is_empty() => tracing::info!(
+                "removed {} uploads idle for more than {}",
+                removed.len(),
+                humantime::format_duration(after)
+            ),
+            Ok(_) => {}
+            Err(err) => tracing::warn!("failed to expire idle uploads: {}", err.detail()),
+        }
+    }
 }
 
 /// Resolve when SIGTERM or SIGINT arrives.
@@ -143,52 +206,74 @@ pub async fn run(
     listener: TcpListener,
     acceptor: Option<TlsAcceptor>,
     app: Router,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
     let mut builder = Builder::new(TokioExecutor::new());
     builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    builder
         .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(limits.tcp_keepalive)
+        .keep_alive_timeout(Duration::from_secs(20))
         .adaptive_window(true)
         .max_concurrent_streams(256);
     let builder = Arc::new(builder);
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let limits = Arc::new(limits);
+    let mut accept_errors = Throttle::new(Duration::from_secs(10));
+    let mut refusals = Throttle::new(Duration::from_secs(10));
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(err) => {
-                    tracing::warn!("accept failed: {err}");
+                    if let Some(left_out) = accept_errors.allow(Instant::now()) {
+                        tracing::warn!("accept failed: {err} ({left_out} more left out of the log)");
+                    }
+                    // Usually out of file descriptors: give connections
+                    // time to close.
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
             () = &mut shutdown => break,
         };
-        let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            if let Some(left_out) = refusals.allow(Instant::now()) {
+                tracing::warn!(
+                    "refused a connection from {peer}: {} connections are open ({left_out} more refused since)",
+                    limits.max_connections
+                );
+            }
+            refuse(stream, acceptor.is_some());
+            continue;
+        };
+        configure(&stream, &limits);
+        let app = app.clone();
         let watcher = graceful.watcher();
         let builder = builder.clone();
         let acceptor = acceptor.clone();
+        let limits = limits.clone();
         tokio::spawn(async move {
-            let result = match acceptor {
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(tls) => {
-                        let conn = builder.serve_connection(TokioIo::new(tls), service);
-                        watcher.watch(conn.into_owned()).await
+            let _permit = permit;
+            match acceptor {
+                Some(acceptor) => {
+                    let handshake = acceptor.accept(stream);
+                    match tokio::time::timeout(limits.handshake_timeout, handshake).await {
+                        Ok(Ok(tls)) => {
+                            connection::serve(tls, peer, app, builder, watcher, limits).await;
+                        }
+                        Ok(Err(err)) => tracing::debug!("TLS handshake with {peer} failed: {err}"),
+                        Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),
                     }
-                    Err(err) => {
-                        tracing::debug!("TLS handshake with {peer} failed: {err}");
-                        return;
-                    }
-                },
-                None => {
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
-                    watcher.watch(conn.into_owned()).await
                 }
-            };
-            if let Err(err) = result {
-                tracing::debug!("connection from {peer} ended: {err}");
+                None => connection::serve(stream, peer, app, builder, watcher, limits).await,
             }
         });
     }
@@ -198,5 +283,46 @@ pub async fn run(
         () = tokio::time::sleep(DRAIN) => {
             tracing::warn!("requests still running after {}s; stopping anyway", DRAIN.as_secs());
         }
+    }
+}
+
+/// No delay, and keepalive probes after `tcp-keepalive` of silence, so a
+/// vanished peer's connection does not stay open.
+fn configure(stream: &TcpStream, limits: &Limits) {
+    let _ = stream.set_nodelay(true);
+    let probe_every = (limits.tcp_keepalive / 4).max(Duration::from_secs(1));
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(limits.tcp_keepalive)
+        .with_interval(probe_every)
+        .with_retries(4);
+    if let Err(err) = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive) {
+        tracing::debug!("could not set TCP keepalive: {err}");
+    }
+}
+
+/// Turn away a connection over the limit at once: a plain-HTTP client is
+/// told 503 (if its socket takes the bytes without waiting); then close.
+fn refuse(stream: TcpStream, tls: bool) {
+    if !tls {
+        let _ = stream.try_write(
+            b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+    }
+    drop(stream);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_fit_the_open_file_limit() {
+        let limits = Limits::default();
+        assert_eq!(
+            fit_to_open_files(limits.clone(), 1 << 20).max_connections,
+            4096
+        );
+        assert_eq!(fit_to_open_files(limits.clone(), 1024).max_connections, 480);
+        assert_eq!(fit_to_open_files(limits, 10).max_connections, 1);
     }
 }

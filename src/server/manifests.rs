@@ -1,5 +1,6 @@
 //! Manifest rules: which media type a pushed manifest has, what it must
-//! reference before it is accepted, which stored manifest satisfies a
+//! reference before it is accepted (blobs and manifests the repository
+//! itself holds: a digest known elsewhere in the registry is not enough), which stored manifest satisfies a
 //! client's `Accept`, and the descriptors the referrers API lists. Bytes are
 //! never rewritten: the digest is always that of the exact bytes received.
 //! Reads storage to check references; writes nothing itself.
@@ -68,8 +69,8 @@ fn generic(content_type: &str) -> bool {
 }
 
 /// Check a pushed manifest against the store: media type agreement,
-/// referenced blobs (image manifests) and manifests (indexes) present with
-/// the sizes given.
+/// referenced blobs (image manifests) and manifests (indexes) held by
+/// repository `name`, with the sizes given.
 pub fn validate(
     storage: &Storage,
     name: &str,
@@ -113,9 +114,9 @@ pub fn validate(
                 .config
                 .as_ref()
                 .ok_or_else(|| Error::ManifestInvalid("an image manifest needs `config`".into()))?;
-            check_blob(storage, config)?;
+            check_blob(storage, name, config)?;
             for layer in manifest.layers.iter().flatten() {
-                check_blob(storage, layer)?;
+                check_blob(storage, name, layer)?;
             }
         }
         DOCKER_LIST | OCI_INDEX => {
@@ -151,7 +152,7 @@ fn descriptor_digest(descriptor: &Descriptor) -> Result<Digest> {
     })
 }
 
-fn check_blob(storage: &Storage, descriptor: &Descriptor) -> Result<()> {
+fn check_blob(storage: &Storage, name: &str, descriptor: &Descriptor) -> Result<()> {
     let digest = descriptor_digest(descriptor)?;
     if descriptor
         .urls
@@ -161,7 +162,7 @@ fn check_blob(storage: &Storage, descriptor: &Descriptor) -> Result<()> {
         // A foreign layer lives elsewhere.
         return Ok(());
     }
-    if storage.blob_size(&digest)?.is_none() {
+    if !storage.holds(name, &digest)? || storage.blob_size(&digest)?.is_none() {
         return Err(Error::ManifestBlobUnknown(digest.to_string()));
     }
     check_size(storage, descriptor, &digest)
@@ -271,6 +272,7 @@ mod tests {
     fn store(storage: &Storage, bytes: &[u8]) -> Digest {
         let digest = Digest::sha256_of(bytes);
         storage.put_bytes(&digest, bytes).unwrap();
+        storage.link_blob("a", &digest).unwrap();
         digest
     }
 
@@ -290,6 +292,9 @@ mod tests {
         let err = validate(&storage, "a", Some(OCI_MANIFEST), manifest.as_bytes()).unwrap_err();
         assert!(matches!(err, Error::ManifestBlobUnknown(d) if d == layer.to_string()));
         store(&storage, b"layer");
+        // Stored, but held by another repository only: unknown here.
+        let err = validate(&storage, "b", Some(OCI_MANIFEST), manifest.as_bytes()).unwrap_err();
+        assert!(matches!(err, Error::ManifestBlobUnknown(d) if d == config.to_string()));
         let ok = validate(&storage, "a", Some(OCI_MANIFEST), manifest.as_bytes()).unwrap();
         assert_eq!(ok.media_type, OCI_MANIFEST);
         // Wrong Content-Type.

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod buildset;
 pub mod buildset_run;
 pub mod config;
+pub mod connection;
 pub mod error;
 pub mod handlers;
 pub mod listen;
@@ -26,16 +27,18 @@ pub mod uploads;
 
 use auth::{Auth, Need};
 use axum::Router;
-use axum::body::Body;
-use axum::extract::State as Extract;
+use axum::extract::{ConnectInfo, Request, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
+use config::Limits;
 use error::Error;
 use handlers::Query;
 use path::Route;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use storage::Storage;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use uploads::Uploads;
 
 /// Everything a running registry shares between requests.
@@ -47,6 +50,7 @@ pub struct State {
     pub public_url: Option<String>,
     /// Whether the listener speaks TLS (for the derived realm's scheme).
     pub tls: bool,
+    pub limits: Limits,
 }
 
 impl State {
@@ -57,7 +61,12 @@ impl State {
             auth,
             public_url,
             tls,
+            limits: Limits::default(),
         }
+    }
+
+    pub fn with_limits(self, limits: Limits) -> State {
+        State { limits, ..self }
     }
 
     fn realm(&self, uri: &Uri, headers: &HeaderMap) -> String {
@@ -78,8 +87,10 @@ impl State {
     }
 }
 
-/// The registry's whole HTTP surface.
+/// The registry's whole HTTP surface. A request body that sends nothing
+/// for `limits.body_timeout` fails, as if the client had gone away.
 pub fn router(state: Arc<State>) -> Router {
+    let body_timeout = state.limits.body_timeout;
     Router::new()
         .route("/v2", any(dispatch))
         .route("/v2/", any(dispatch))
@@ -87,6 +98,7 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/auth/token", get(token))
         .with_state(state)
         .layer(axum::middleware::map_response(api_version))
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
 }
 
 async fn api_version(mut response: Response) -> Response {
@@ -108,7 +120,9 @@ fn parse_query(uri: &Uri) -> Query {
 }
 
 /// containerd's `ns` parameter: a request for `org/img` with `ns=quay.io`
-/// is served from `quay.io/org/img`; `ns=docker.io` means no prefix.
+/// is served from `quay.io/org/img`; `ns=docker.io` means no prefix. The
+/// prefixed name must be a valid repository name like any other (so
+/// `ns=QUAY.IO` or `ns=localhost:5000` is `NAME_INVALID`).
 fn apply_namespace(route: Route, query: &Query) -> Result<Route, Error> {
     let Some(ns) = handlers::query_get(query, "ns") else {
         return Ok(route);
@@ -121,6 +135,7 @@ fn apply_namespace(route: Route, query: &Query) -> Result<Route, Error> {
     }
     let prefixed = format!("{ns}/{name}");
     crate::reference::validate_host(ns).map_err(|_| Error::NameInvalid(prefixed.clone()))?;
+    path::validate_name(&prefixed)?;
     Ok(route.with_name(prefixed))
 }
 
@@ -137,26 +152,25 @@ fn need(method: &Method, route: &Route) -> Need {
     }
 }
 
-async fn dispatch(
-    Extract(state): Extract<Arc<State>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    match route_request(state, method, uri, headers, body).await {
+/// The client's address, when the connection recorded it.
+fn client(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
+async fn dispatch(Extract(state): Extract<Arc<State>>, request: Request) -> Response {
+    match route_request(state, request).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     }
 }
 
-async fn route_request(
-    state: Arc<State>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, Error> {
+async fn route_request(state: Arc<State>, request: Request) -> Result<Response, Error> {
+    let client = client(&request);
+    let (parts, body) = request.into_parts();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let rest = uri
         .path()
         .strip_prefix("/v2")
@@ -167,7 +181,7 @@ async fn route_request(
     let realm = state.realm(&uri, &headers);
     state
         .auth
-        .authorize(&headers, &need(&method, &route), &realm)
+        .authorize(&headers, client, &need(&method, &route), &realm)
         .await?;
     let (get, head) = (method == Method::GET, method == Method::HEAD);
     match route {
@@ -178,28 +192,35 @@ async fn route_request(
             Method::GET | Method::HEAD => {
                 handlers::get_manifest(state, &method, name, reference, &headers).await
             }
-            Method::PUT => handlers::put_manifest(state, name, reference, &headers, body).await,
+            Method::PUT => {
+                handlers::put_manifest(state, name, reference, query, &headers, body).await
+            }
             Method::DELETE => handlers::delete_manifest(state, name, reference).await,
             _ => Ok(handlers::method_not_allowed()),
         },
-        Route::Blob { digest, .. } => match method {
+        Route::Blob { name, digest } => match method {
             Method::GET | Method::HEAD => {
-                handlers::get_blob(state, &method, digest, &headers).await
+                handlers::get_blob(state, &method, name, digest, &headers).await
             }
-            Method::DELETE => handlers::delete_blob(state, digest).await,
+            Method::DELETE => handlers::delete_blob(state, name, digest).await,
             _ => Ok(handlers::method_not_allowed()),
         },
         Route::UploadStart { name } if method == Method::POST => {
-            let may_mount = match handlers::query_get(&query, "from") {
-                Some(from) if path::validate_name(from).is_ok() => state
-                    .auth
-                    .authorize(&headers, &Need::Pull(from.to_owned()), &realm)
-                    .await
-                    .is_ok(),
-                Some(_) => false,
-                None => true,
-            };
-            handlers::start_upload(state, name, query, may_mount, body).await
+            // A mount needs a `from` the caller may read; without one it
+            // is a plain upload.
+            let mut mount_from = None;
+            if let Some(from) = handlers::query_get(&query, "from") {
+                let readable = path::validate_name(from).is_ok()
+                    && state
+                        .auth
+                        .authorize(&headers, client, &Need::Pull(from.to_owned()), &realm)
+                        .await
+                        .is_ok();
+                if readable {
+                    mount_from = Some(from.to_owned());
+                }
+            }
+            handlers::start_upload(state, name, query, mount_from, body).await
         }
         Route::Upload { name, id } => match method {
             Method::GET => handlers::upload_status(state, name, id).await,
@@ -215,15 +236,17 @@ async fn route_request(
     }
 }
 
-async fn token(Extract(state): Extract<Arc<State>>, uri: Uri, headers: HeaderMap) -> Response {
-    let query = parse_query(&uri);
+async fn token(Extract(state): Extract<Arc<State>>, request: Request) -> Response {
+    let client = client(&request);
+    let (uri, headers) = (request.uri(), request.headers());
+    let query = parse_query(uri);
     let scopes: Vec<String> = query
         .iter()
         .filter(|(k, _)| k == "scope")
         .map(|(_, v)| v.clone())
         .collect();
-    let realm = state.realm(&uri, &headers);
-    match state.auth.token(&headers, &scopes, &realm).await {
+    let realm = state.realm(uri, headers);
+    match state.auth.token(headers, client, &scopes, &realm).await {
         Ok(grant) => axum::Json(grant).into_response(),
         Err(err) => err.into_response(),
     }

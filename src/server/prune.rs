@@ -3,24 +3,31 @@
 //! follows indexes and manifest lists to their members, image manifests to
 //! their config and layers, and keeps referrers whose subject is kept. What
 //! is unmarked and older than the cut-off goes: manifest links first, then
-//! blobs no repository references, then abandoned uploads. Young content is
-//! always kept, so a push in progress is safe. Talks to storage only; the
-//! server's half of the protocol below is [`confirm`].
+//! blob links no kept manifest of their repository uses, then content no
+//! remaining link or kept manifest references, then abandoned uploads.
+//! Young content and young links are always kept, so a push in progress is
+//! safe. Talks to storage only; the server's half of the protocol below is
+//! [`confirm`] and [`mount`].
+//!
+//! Content is removed only here: a blob DELETE removes one repository's
+//! link, and the bytes stay until no repository links them and they are old.
 //!
 //! Prune runs while `registry serve` serves, without a lock between them.
 //! Marking sees a snapshot, so a request after it can make an old, unmarked
-//! blob or manifest referenced again: a manifest PUT reusing an old layer,
-//! a mount of an old blob, a tag PUT onto an old untagged manifest. The
-//! protocol that keeps such content:
+//! blob, blob link or manifest referenced again: a manifest PUT reusing an
+//! old layer, a mount of an old blob, a tag PUT onto an old untagged
+//! manifest, an upload of a blob that is already stored. The protocol that
+//! keeps such content:
 //!
 //! - The server, before it answers success, sets the modification time of
-//!   everything the request vouches for to now and then checks that each
-//!   file is still there ([`confirm`] for manifest PUTs, which covers tags,
-//!   and `Storage::touch_blob` for mounts); a missing one fails the request
+//!   everything the request vouches for (the links and the blobs) to now and
+//!   then checks that each file is still there ([`confirm`] for manifest
+//!   PUTs, which covers tags; [`mount`] for mounts; an upload's fresh blob
+//!   and link are young anyway); a missing one fails the request
 //!   (`MANIFEST_BLOB_UNKNOWN`, or a plain upload session for a mount).
-//! - Prune removes a blob or manifest link only through
-//!   `storage::remove_if_older`: rename it aside, read its time there,
-//!   delete it when old, else put it back.
+//! - Prune removes a blob or a link only through
+//!   `storage::aside::remove_if_older`: rename it aside, read its time
+//!   there, delete it when old, else put it back.
 //!
 //! If the server's touch reaches the file before prune's rename, prune
 //! reads a young time and puts the file back. If it comes after the rename,
@@ -37,7 +44,7 @@
 
 use super::error::{Error, Result};
 use super::manifests;
-use super::storage::{Storage, list_names, remove_if_older};
+use super::storage::{self, Storage};
 use crate::digest::Digest;
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, SystemTime};
@@ -46,6 +53,8 @@ use std::time::{Duration, SystemTime};
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
     pub manifests: Vec<(String, Digest)>,
+    /// Blob links removed from repositories (the content may stay).
+    pub links: Vec<(String, Digest)>,
     pub blobs: Vec<Digest>,
     pub uploads: Vec<String>,
     pub bytes: u64,
@@ -56,6 +65,7 @@ pub(super) struct Plan {
     cutoff: SystemTime,
     marked: HashSet<Digest>,
     unlink: Vec<(String, Digest)>,
+    unlink_blobs: Vec<(String, Digest)>,
 }
 
 fn older(time: Option<SystemTime>, cutoff: SystemTime) -> bool {
@@ -63,7 +73,7 @@ fn older(time: Option<SystemTime>, cutoff: SystemTime) -> bool {
 }
 
 /// Remove what is untagged, unreferenced and older than `older_than`.
-pub fn prune(storage: &Storage, older_than: Duration, dry_run: bool) -> std::io::Result<Report> {
+pub fn prune(storage: &Storage, older_than: Duration, dry_run: bool) -> storage::Result<Report> {
     if !dry_run {
         storage.put_back_set_aside()?;
     }
@@ -71,77 +81,101 @@ pub fn prune(storage: &Storage, older_than: Duration, dry_run: bool) -> std::io:
     sweep(storage, plan, dry_run)
 }
 
-/// Mark from the tags and the young manifest links of every repository.
-pub(super) fn mark(storage: &Storage, older_than: Duration) -> std::io::Result<Plan> {
+/// The manifests of `name` to keep: those its tags reach, young ones and
+/// what they reach, and referrers of kept ones.
+fn kept_manifests(
+    storage: &Storage,
+    name: &str,
+    linked: &[(Digest, String)],
+    cutoff: SystemTime,
+) -> storage::Result<BTreeSet<Digest>> {
+    let linked_set: HashSet<&Digest> = linked.iter().map(|(d, _)| d).collect();
+    let mut keep: BTreeSet<Digest> = BTreeSet::new();
+    let mut queue: Vec<Digest> = Vec::new();
+    for tag in storage.tags(name)?.unwrap_or_default() {
+        if let Some(digest) = storage.tag(name, &tag)? {
+            queue.push(digest);
+        }
+    }
+    // Young manifests are kept whatever references them.
+    for (digest, _) in linked {
+        if !older(storage.manifest_link_modified(name, digest)?, cutoff) {
+            queue.push(digest.clone());
+        }
+    }
+    loop {
+        while let Some(digest) = queue.pop() {
+            if !keep.insert(digest.clone()) {
+                continue;
+            }
+            if let Some(bytes) = storage.read_blob(&digest)? {
+                for member in manifests::references(&bytes) {
+                    if linked_set.contains(&member) {
+                        queue.push(member);
+                    }
+                }
+            }
+        }
+        // Referrers of kept manifests are kept too.
+        for (digest, _) in linked {
+            if keep.contains(digest) {
+                continue;
+            }
+            if let Some(bytes) = storage.read_blob(digest)? {
+                if manifests::subject_of(&bytes).is_some_and(|s| keep.contains(&s)) {
+                    queue.push(digest.clone());
+                }
+            }
+        }
+        if queue.is_empty() {
+            return Ok(keep);
+        }
+    }
+}
+
+/// Mark from the tags and the young links of every repository.
+pub(super) fn mark(storage: &Storage, older_than: Duration) -> storage::Result<Plan> {
     let cutoff = SystemTime::now()
         .checked_sub(older_than)
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let mut marked: HashSet<Digest> = HashSet::new();
     let mut unlink = Vec::new();
-    for name in storage.repositories()? {
+    let mut unlink_blobs = Vec::new();
+    for name in storage.linked_repositories()? {
         let linked: Vec<(Digest, String)> = storage.manifests(&name)?;
-        let linked_set: HashSet<&Digest> = linked.iter().map(|(d, _)| d).collect();
-        let mut keep: BTreeSet<Digest> = BTreeSet::new();
-        let mut queue: Vec<Digest> = Vec::new();
-        for tag in storage.tags(&name)?.unwrap_or_default() {
-            if let Some(digest) = storage.tag(&name, &tag)? {
-                queue.push(digest);
-            }
-        }
-        // Young manifests are kept whatever references them.
-        for (digest, _) in &linked {
-            if !older(storage.link_modified(&name, digest)?, cutoff) {
-                queue.push(digest.clone());
-            }
-        }
-        loop {
-            while let Some(digest) = queue.pop() {
-                if !keep.insert(digest.clone()) {
-                    continue;
-                }
-                if let Some(bytes) = storage.read_blob(&digest)? {
-                    for member in manifests::references(&bytes) {
-                        if linked_set.contains(&member) {
-                            queue.push(member);
-                        }
-                    }
-                }
-            }
-            // Referrers of kept manifests are kept too.
-            for (digest, _) in &linked {
-                if keep.contains(digest) {
-                    continue;
-                }
-                if let Some(bytes) = storage.read_blob(digest)? {
-                    if manifests::subject_of(&bytes).is_some_and(|s| keep.contains(&s)) {
-                        queue.push(digest.clone());
-                    }
-                }
-            }
-            if queue.is_empty() {
-                break;
-            }
-        }
+        let keep = kept_manifests(storage, &name, &linked, cutoff)?;
+        // What the kept manifests of this repository use.
+        let mut used: HashSet<Digest> = HashSet::new();
         for (digest, _) in linked {
             if keep.contains(&digest) {
                 if let Some(bytes) = storage.read_blob(&digest)? {
-                    marked.extend(manifests::references(&bytes));
+                    used.extend(manifests::references(&bytes));
                 }
                 marked.insert(digest);
             } else {
                 unlink.push((name.clone(), digest));
             }
         }
+        for (digest, modified) in storage.blob_links(&name)? {
+            if used.contains(&digest) || modified >= cutoff {
+                marked.insert(digest);
+            } else {
+                unlink_blobs.push((name.clone(), digest));
+            }
+        }
+        // Kept manifests keep what they reference even without a link.
+        marked.extend(used);
     }
     Ok(Plan {
         cutoff,
         marked,
         unlink,
+        unlink_blobs,
     })
 }
 
 /// Remove what `plan` did not mark and is still old at the moment of removal.
-pub(super) fn sweep(storage: &Storage, plan: Plan, dry_run: bool) -> std::io::Result<Report> {
+pub(super) fn sweep(storage: &Storage, plan: Plan, dry_run: bool) -> storage::Result<Report> {
     let mut report = Report::default();
     for (name, digest) in plan.unlink {
         if !dry_run {
@@ -153,13 +187,16 @@ pub(super) fn sweep(storage: &Storage, plan: Plan, dry_run: bool) -> std::io::Re
                 storage.remove_referrer(&name, &subject, &digest)?;
                 // Pushed again meanwhile: its marker stays.
                 if storage.manifest_media_type(&name, &digest)?.is_some() {
-                    storage
-                        .add_referrer(&name, &subject, &digest)
-                        .map_err(std::io::Error::other)?;
+                    storage.add_referrer(&name, &subject, &digest)?;
                 }
             }
         }
         report.manifests.push((name, digest));
+    }
+    for (name, digest) in plan.unlink_blobs {
+        if dry_run || storage.unlink_blob_if_older(&name, &digest, plan.cutoff)? {
+            report.links.push((name, digest));
+        }
     }
     for (digest, modified) in storage.blobs()? {
         if plan.marked.contains(&digest) || modified >= plan.cutoff {
@@ -175,29 +212,30 @@ pub(super) fn sweep(storage: &Storage, plan: Plan, dry_run: bool) -> std::io::Re
             report.blobs.push(digest);
         }
     }
-    let uploads = storage.uploads_dir();
-    for id in list_names(&uploads)? {
-        let path = uploads.join(&id);
+    for upload in storage.uploads()? {
+        if upload.modified >= plan.cutoff {
+            continue;
+        }
         let removed = if dry_run {
-            let meta = std::fs::metadata(&path)?;
-            (meta.modified()? < plan.cutoff).then_some(meta.len())
+            Some(upload.len)
         } else {
-            remove_if_older(&path, plan.cutoff)?
+            storage.remove_upload_if_older(&upload.id, plan.cutoff)?
         };
         if let Some(size) = removed {
             report.bytes += size;
-            report.uploads.push(id);
+            report.uploads.push(upload.id);
         }
     }
     report.blobs.sort();
-    report.uploads.sort();
+    report.links.sort();
     Ok(report)
 }
 
 /// Make manifest `digest` of `name`, its link, and everything it needs from
-/// this registry (config, layers, index members, recursively) young, and
-/// check that all of it is still stored. The server calls this after
-/// storing a manifest and before answering; see the module docs.
+/// this registry (config, layers, index members, recursively, with their
+/// links in `name`) young, and check that all of it is still stored. The
+/// server calls this after storing a manifest and before answering; see the
+/// module docs.
 pub fn confirm(storage: &Storage, name: &str, digest: &Digest) -> Result<()> {
     let mut queue = vec![digest.clone()];
     let mut seen = HashSet::new();
@@ -206,7 +244,7 @@ pub fn confirm(storage: &Storage, name: &str, digest: &Digest) -> Result<()> {
             continue;
         }
         let unknown = |digest: &Digest| Error::ManifestBlobUnknown(digest.to_string());
-        if !storage.touch_link(name, &manifest)? || !storage.touch_blob(&manifest)? {
+        if !storage.touch_manifest_link(name, &manifest)? || !storage.touch_blob(&manifest)? {
             return Err(unknown(&manifest));
         }
         let media_type = storage.manifest_media_type(name, &manifest)?;
@@ -225,7 +263,10 @@ pub fn confirm(storage: &Storage, name: &str, digest: &Digest) -> Result<()> {
         });
         let (blobs, members) = manifests::stored_references(&bytes);
         for blob in blobs {
-            if !storage.touch_blob(&blob)? && required {
+            let held = storage.touch_blob_link(name, &blob)?
+                || storage.touch_manifest_link(name, &blob)?;
+            let stored = storage.touch_blob(&blob)?;
+            if required && !(held && stored) {
                 return Err(unknown(&blob));
             }
         }
@@ -236,6 +277,21 @@ pub fn confirm(storage: &Storage, name: &str, digest: &Digest) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Mount blob `digest` of repository `from` into `name`: link it there and
+/// make the blob young, then check it is still stored. `false` when `from`
+/// does not hold it (or it was removed meanwhile): the client uploads it.
+pub fn mount(storage: &Storage, from: &str, name: &str, digest: &Digest) -> Result<bool> {
+    if !storage.holds(from, digest)? || storage.blob_size(digest)?.is_none() {
+        return Ok(false);
+    }
+    storage.link_blob(name, digest)?;
+    if storage.touch_blob(digest)? {
+        return Ok(true);
+    }
+    storage.unlink_blob(name, digest)?;
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -250,9 +306,15 @@ mod tests {
         digest
     }
 
+    fn linked(storage: &Storage, name: &str, bytes: &[u8]) -> Digest {
+        let digest = blob(storage, bytes);
+        storage.link_blob(name, &digest).unwrap();
+        digest
+    }
+
     fn image(storage: &Storage, name: &str, layer: &[u8]) -> (Digest, Digest, usize) {
-        let config = blob(storage, b"{}");
-        let layer = blob(storage, layer);
+        let config = linked(storage, name, b"{}");
+        let layer = linked(storage, name, layer);
         let manifest = json!({
             "schemaVersion": 2, "mediaType": OCI_MANIFEST,
             "config": {"mediaType": "c", "digest": config.to_string(), "size": 2},

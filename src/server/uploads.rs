@@ -3,14 +3,24 @@
 //! bounded chunks to `uploads/<id>` on disk while a hasher runs over it, on a
 //! blocking thread so the network side keeps reading meanwhile. Completion
 //! compares the client's digest with the hash and only then renames the file
-//! into the blob store; a mismatch deletes the upload and stores nothing.
-//! The data is flushed to disk before the rename (unlike distribution's
-//! filesystem driver), so neither a killed server nor a power cut exposes a
-//! blob whose bytes do not match its digest. So that this final flush finds
-//! little left to do, the writer asks the kernel to start writeback of each
-//! completed 16 MiB window while the body is still streaming (`Writeback`);
-//! that is only a hint, the flush at completion is what makes the blob
-//! durable.
+//! into the blob store and links it to the repository; a mismatch deletes
+//! the upload and stores nothing. The data is flushed to disk before the
+//! rename (unlike distribution's filesystem driver), so neither a killed
+//! server nor a power cut exposes a blob whose bytes do not match its
+//! digest. So that this final flush finds little left to do, the writer asks
+//! the kernel to start writeback of each completed 16 MiB window while the
+//! body is still streaming (`Writeback`); that is only a hint, the flush at
+//! completion is what makes the blob durable.
+//!
+//! One body at a time is written to an upload (a second PATCH waits for the
+//! first). The offset a status GET reports is the last committed one, read
+//! without waiting for a body in flight, and a DELETE (or expiry) closes the
+//! session at once: a writer in flight stops and its request fails. A body
+//! that fails half-way (the client went away, or stalled longer than the
+//! body timeout, which the router enforces per read) is cut off again, so
+//! the upload is back at its last committed offset and the client can
+//! resend that chunk. Uploads nobody wrote to for the configured time are
+//! removed by [`Uploads::expire`], which the server runs periodically.
 //!
 //! Session state (offset, hash so far) lives in memory. After a restart an
 //! upload file on disk is picked up again and re-hashed on first use, so a
@@ -18,6 +28,7 @@
 //! This module knows nothing of HTTP status codes or auth.
 
 use super::error::{Error, Result};
+use super::path::valid_upload_id;
 use super::storage::Storage;
 use crate::digest::{Algorithm, Digest, Hasher};
 use axum::body::Body;
@@ -25,7 +36,10 @@ use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::io::{Read, Seek, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio_util::sync::CancellationToken;
 
 /// Bytes handed to the writer thread at a time.
 const CHUNK: usize = 1 << 20;
@@ -35,15 +49,36 @@ const WRITEBACK_WINDOW: u64 = 16 << 20;
 
 struct Session {
     name: String,
-    offset: u64,
-    /// sha256 of the bytes so far; `None` until rebuilt after a restart.
-    hasher: Option<Hasher>,
+    /// Bytes committed: what a status GET reports. Changed only by the
+    /// holder of `writer`.
+    committed: AtomicU64,
+    /// Cancelled when the session ends (DELETE, expiry, completion): a
+    /// writer in flight stops.
+    closed: CancellationToken,
+    /// Held while a body is written or the upload completes: the sha256 of
+    /// the committed bytes, `None` until rebuilt after a restart.
+    writer: tokio::sync::Mutex<Option<Hasher>>,
+}
+
+impl Session {
+    fn new(name: &str, committed: u64, hasher: Option<Hasher>) -> Arc<Session> {
+        Arc::new(Session {
+            name: name.to_owned(),
+            committed: AtomicU64::new(committed),
+            closed: CancellationToken::new(),
+            writer: tokio::sync::Mutex::new(hasher),
+        })
+    }
+
+    fn committed(&self) -> u64 {
+        self.committed.load(Ordering::SeqCst)
+    }
 }
 
 /// All upload sessions of one server.
 pub struct Uploads {
     storage: Storage,
-    sessions: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Session>>>>,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
 }
 
 /// A `Content-Range: <start>-<end>` of a PATCH.
@@ -73,12 +108,15 @@ impl ChunkRange {
 }
 
 async fn blocking<T: Send + 'static>(
-    job: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+    job: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
     tokio::task::spawn_blocking(job)
         .await
         .map_err(|err| Error::Io(std::io::Error::other(err)))?
-        .map_err(Error::Io)
+}
+
+fn io<T>(result: std::io::Result<T>) -> Result<T> {
+    result.map_err(Error::Io)
 }
 
 fn new_id() -> String {
@@ -95,59 +133,69 @@ impl Uploads {
     }
 
     fn path(&self, id: &str) -> PathBuf {
-        self.storage.uploads_dir().join(id)
+        self.storage.upload_path(id)
     }
 
-    /// Open a new session for repository `name`; returns its id.
-    pub async fn start(&self, name: &str) -> Result<String> {
-        let id = new_id();
-        let path = self.path(&id);
-        blocking(move || std::fs::File::create(path).map(|_| ())).await?;
-        let session = Session {
-            name: name.to_owned(),
-            offset: 0,
-            hasher: Some(Hasher::new(Algorithm::Sha256)),
-        };
-        self.lock_map()
-            .insert(id.clone(), Arc::new(tokio::sync::Mutex::new(session)));
-        Ok(id)
-    }
-
-    fn lock_map(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, Arc<tokio::sync::Mutex<Session>>>> {
+    fn lock_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Session>>> {
         self.sessions
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// The session `id`, picked up from disk after a restart.
-    async fn session(&self, name: &str, id: &str) -> Result<Arc<tokio::sync::Mutex<Session>>> {
-        if let Some(session) = self.lock_map().get(id) {
-            return Ok(session.clone());
-        }
-        let path = self.path(id);
-        let len = blocking(move || std::fs::metadata(path).map(|m| m.len()))
-            .await
-            .map_err(|_| Error::UploadUnknown(id.to_owned()))?;
-        let session = Arc::new(tokio::sync::Mutex::new(Session {
-            name: name.to_owned(),
-            offset: len,
-            hasher: None,
-        }));
-        Ok(self
-            .lock_map()
-            .entry(id.to_owned())
-            .or_insert(session)
-            .clone())
+    /// Open a new session for repository `name`; returns its id.
+    pub async fn start(&self, name: &str) -> Result<String> {
+        let id = new_id();
+        let storage = self.storage.clone();
+        let create = id.clone();
+        blocking(move || Ok(storage.create_upload(&create)?)).await?;
+        let session = Session::new(name, 0, Some(Hasher::new(Algorithm::Sha256)));
+        self.lock_map().insert(id.clone(), session);
+        Ok(id)
     }
 
-    /// How many bytes upload `id` holds.
+    /// The session `id` of repository `name`, picked up from disk after a
+    /// restart.
+    async fn session(&self, name: &str, id: &str) -> Result<Arc<Session>> {
+        let unknown = || Error::UploadUnknown(id.to_owned());
+        let found = self.lock_map().get(id).cloned();
+        let session = match found {
+            Some(session) => session,
+            None => {
+                let storage = self.storage.clone();
+                let lookup = id.to_owned();
+                let file = blocking(move || Ok(storage.upload(&lookup)?))
+                    .await?
+                    .ok_or_else(unknown)?;
+                let session = Session::new(name, file.len, None);
+                self.lock_map()
+                    .entry(id.to_owned())
+                    .or_insert(session)
+                    .clone()
+            }
+        };
+        if session.name != name || session.closed.is_cancelled() {
+            return Err(unknown());
+        }
+        Ok(session)
+    }
+
+    /// Forget session `id` once its file is gone (committed or removed).
+    /// Until then the session stays in the map, closed, so that no request
+    /// picks the file up again as a session of its own.
+    fn forget(&self, id: &str, session: &Session) {
+        session.closed.cancel();
+        let mut map = self.lock_map();
+        if map
+            .get(id)
+            .is_some_and(|current| std::ptr::eq(current.as_ref(), session))
+        {
+            map.remove(id);
+        }
+    }
+
+    /// How many bytes upload `id` holds; never waits for a body in flight.
     pub async fn status(&self, name: &str, id: &str) -> Result<u64> {
-        let session = self.session(name, id).await?;
-        let session = session.lock().await;
-        check_name(&session, name, id)?;
-        Ok(session.offset)
+        Ok(self.session(name, id).await?.committed())
     }
 
     /// Append a request body; returns the new size.
@@ -159,21 +207,23 @@ impl Uploads {
         body: Body,
     ) -> Result<u64> {
         let session = self.session(name, id).await?;
-        let mut session = session.lock().await;
-        check_name(&session, name, id)?;
+        let mut hasher = session.writer.lock().await;
+        let start = session.committed();
+        if session.closed.is_cancelled() {
+            return Err(Error::UploadUnknown(id.to_owned()));
+        }
         if let Some(range) = range {
-            if range.start != session.offset {
+            if range.start != start {
                 return Err(Error::RangeOutOfOrder {
                     start: range.start,
-                    offset: session.offset,
+                    offset: start,
                 });
             }
         }
-        let written = self.write_body(&mut session, id, body).await?;
+        let written = self.write_body(&session, &mut hasher, id, body).await?;
         if let Some(range) = range {
             if written != range.end - range.start + 1 {
-                let keep = session.offset - written;
-                self.truncate(&mut session, id, keep).await?;
+                self.truncate(&session, &mut hasher, id, start).await?;
                 return Err(Error::UploadInvalid(format!(
                     "Content-Range `{}-{}` announced {} bytes but the body held {written}",
                     range.start,
@@ -182,115 +232,201 @@ impl Uploads {
                 )));
             }
         }
-        Ok(session.offset)
+        Ok(session.committed())
     }
 
-    /// Append an optional last body, verify `digest`, and move the upload
-    /// into the blob store. Returns the blob size.
+    /// Append an optional last body, verify `digest`, move the upload into
+    /// the blob store and link it to repository `name`. Returns the size.
     pub async fn finish(&self, name: &str, id: &str, body: Body, digest: &Digest) -> Result<u64> {
         let session = self.session(name, id).await?;
-        let mut session = session.lock().await;
-        check_name(&session, name, id)?;
-        self.write_body(&mut session, id, body).await?;
-        let actual = match (&session.hasher, digest.algorithm) {
+        let mut hasher = session.writer.lock().await;
+        if session.closed.is_cancelled() {
+            return Err(Error::UploadUnknown(id.to_owned()));
+        }
+        self.write_body(&session, &mut hasher, id, body).await?;
+        let actual = match (hasher.as_ref(), digest.algorithm) {
             (Some(hasher), Algorithm::Sha256) => hasher.peek(),
             _ => {
                 let path = self.path(id);
                 let algorithm = digest.algorithm;
-                blocking(move || hash_file(&path, algorithm)).await?
+                blocking(move || io(hash_file(&path, algorithm))).await?
             }
         };
-        let path = self.path(id);
-        if actual != *digest {
-            let _ = blocking(move || std::fs::remove_file(path)).await;
-            self.lock_map().remove(id);
-            return Err(Error::DigestMismatch {
-                expected: digest.to_string(),
-                actual: actual.to_string(),
-            });
-        }
+        let size = session.committed();
+        // Closed before the file moves: nobody writes to it any more.
+        session.closed.cancel();
         let storage = self.storage.clone();
-        let blob = digest.clone();
-        blocking(move || storage.commit_file(&path, &blob)).await?;
-        self.lock_map().remove(id);
-        Ok(session.offset)
+        let (blob, repository, upload) = (digest.clone(), name.to_owned(), id.to_owned());
+        let result = if actual != *digest {
+            blocking(move || Ok(storage.remove_upload(&upload)?))
+                .await
+                .and(Err(Error::DigestMismatch {
+                    expected: digest.to_string(),
+                    actual: actual.to_string(),
+                }))
+        } else {
+            // The blob first, then the link: a crash between leaves content
+            // no repository links, which prune removes; never a link to
+            // nothing.
+            blocking(move || {
+                storage.commit_upload(&upload, &blob)?;
+                Ok(storage.link_blob(&repository, &blob)?)
+            })
+            .await
+        };
+        self.forget(id, &session);
+        result.map(|()| size)
     }
 
-    /// Drop an upload and its bytes.
+    /// Drop an upload and its bytes; never waits for a body in flight.
     pub async fn cancel(&self, name: &str, id: &str) -> Result<()> {
         let session = self.session(name, id).await?;
-        let session = session.lock().await;
-        check_name(&session, name, id)?;
-        let path = self.path(id);
-        blocking(move || std::fs::remove_file(path)).await?;
-        self.lock_map().remove(id);
-        Ok(())
+        session.closed.cancel();
+        let storage = self.storage.clone();
+        let upload = id.to_owned();
+        let removed = blocking(move || Ok(storage.remove_upload(&upload)?)).await;
+        self.forget(id, &session);
+        if removed? {
+            Ok(())
+        } else {
+            Err(Error::UploadUnknown(id.to_owned()))
+        }
     }
 
-    /// Stream `body` onto the end of the upload file, hashing as it goes.
-    /// On any failure the file and hash are put back as they were, so the
-    /// client can resend the chunk.
-    async fn write_body(&self, session: &mut Session, id: &str, body: Body) -> Result<u64> {
+    /// Remove uploads nobody wrote to for `idle` (their files and their
+    /// sessions); a session whose body is being written is left alone.
+    /// Returns the ids removed.
+    pub async fn expire(&self, idle: Duration) -> Result<Vec<String>> {
+        let storage = self.storage.clone();
+        let files = blocking(move || Ok(storage.uploads()?)).await?;
+        let cutoff = SystemTime::now()
+            .checked_sub(idle)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut removed = Vec::new();
+        for file in files {
+            if !valid_upload_id(&file.id) || file.modified >= cutoff {
+                continue;
+            }
+            let session = self.lock_map().get(&file.id).cloned();
+            // Held while removing, so no body starts meanwhile.
+            let _writer = match &session {
+                Some(session) => match session.writer.try_lock() {
+                    Ok(writer) => Some(writer),
+                    Err(_) => continue,
+                },
+                None => None,
+            };
+            let storage = self.storage.clone();
+            let id = file.id.clone();
+            if blocking(move || Ok(storage.remove_upload_if_older(&id, cutoff)?))
+                .await?
+                .is_none()
+            {
+                continue;
+            }
+            if let Some(session) = &session {
+                self.forget(&file.id, session);
+            }
+            removed.push(file.id);
+        }
+        // Sessions whose file is gone (removed by `registry prune`).
+        let sessions: Vec<(String, Arc<Session>)> = self
+            .lock_map()
+            .iter()
+            .map(|(id, session)| (id.clone(), session.clone()))
+            .collect();
+        for (id, session) in sessions {
+            let Ok(_writer) = session.writer.try_lock() else {
+                continue;
+            };
+            let storage = self.storage.clone();
+            let lookup = id.clone();
+            if blocking(move || Ok(storage.upload(&lookup)?))
+                .await?
+                .is_none()
+            {
+                self.forget(&id, &session);
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Stream `body` onto the end of the upload file, hashing as it goes,
+    /// and commit the new offset. On any failure the file and hash are put
+    /// back as they were, so the client can resend the chunk; when the
+    /// session is closed meanwhile, the writer just stops.
+    async fn write_body(
+        &self,
+        session: &Session,
+        hasher: &mut Option<Hasher>,
+        id: &str,
+        body: Body,
+    ) -> Result<u64> {
         let path = self.path(id);
-        let start = session.offset;
-        let hasher = match session.hasher.take() {
+        let start = session.committed();
+        let current = match hasher.take() {
             Some(hasher) => hasher,
             None => {
                 let rehash = path.clone();
-                let len = start;
-                blocking(move || rehash_prefix(&rehash, len)).await?
+                blocking(move || io(rehash_prefix(&rehash, start))).await?
             }
         };
-        let saved = hasher.clone();
+        let saved = current.clone();
         let open = path.clone();
         let file = blocking(move || {
-            let mut file = std::fs::OpenOptions::new().write(true).open(open)?;
-            file.seek(std::io::SeekFrom::Start(start))?;
+            let mut file = io(std::fs::OpenOptions::new().write(true).open(open))?;
+            io(file.seek(std::io::SeekFrom::Start(start)))?;
             Ok(file)
         })
         .await
         .map_err(|_| Error::UploadUnknown(id.to_owned()))?;
-        match stream_into(file, hasher, Writeback::new(start), body).await {
-            Ok((hasher, written)) => {
-                session.offset = start + written;
-                session.hasher = Some(hasher);
+        let streamed = tokio::select! {
+            streamed = stream_into(file, current, Writeback::new(start), body) => streamed,
+            () = session.closed.cancelled() => {
+                return Err(Error::UploadUnknown(id.to_owned()));
+            }
+        };
+        match streamed {
+            Ok((new, written)) => {
+                *hasher = Some(new);
+                session.committed.store(start + written, Ordering::SeqCst);
                 Ok(written)
             }
             Err(err) => {
-                session.hasher = Some(saved);
-                blocking(move || {
-                    std::fs::OpenOptions::new()
-                        .write(true)
-                        .open(path)?
-                        .set_len(start)
-                })
-                .await?;
+                *hasher = Some(saved);
+                if !session.closed.is_cancelled() {
+                    blocking(move || {
+                        io(std::fs::OpenOptions::new()
+                            .write(true)
+                            .open(path)
+                            .and_then(|file| file.set_len(start)))
+                    })
+                    .await?;
+                }
                 Err(err)
             }
         }
     }
 
-    async fn truncate(&self, session: &mut Session, id: &str, len: u64) -> Result<()> {
+    async fn truncate(
+        &self,
+        session: &Session,
+        hasher: &mut Option<Hasher>,
+        id: &str,
+        len: u64,
+    ) -> Result<()> {
         let path = self.path(id);
         let rehash = path.clone();
         blocking(move || {
-            std::fs::OpenOptions::new()
+            io(std::fs::OpenOptions::new()
                 .write(true)
-                .open(path)?
-                .set_len(len)
+                .open(path)
+                .and_then(|file| file.set_len(len)))
         })
         .await?;
-        session.offset = len;
-        session.hasher = Some(blocking(move || rehash_prefix(&rehash, len)).await?);
+        session.committed.store(len, Ordering::SeqCst);
+        *hasher = Some(blocking(move || io(rehash_prefix(&rehash, len))).await?);
         Ok(())
-    }
-}
-
-fn check_name(session: &Session, name: &str, id: &str) -> Result<()> {
-    if session.name == name {
-        Ok(())
-    } else {
-        Err(Error::UploadUnknown(id.to_owned()))
     }
 }
 

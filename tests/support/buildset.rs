@@ -84,6 +84,36 @@ impl BuildsetRegistry {
         self.auth_file_with(&self.username, &self.password)
     }
 
+    /// Push the OCI layout at `layout` to `reference` (`name:tag`) on this
+    /// registry with skopeo, as its user.
+    pub fn push(&self, layout: &Path, reference: &str) {
+        super::images::skopeo_push(
+            layout,
+            &format!("{}/{reference}", self.address()),
+            &self.cert_dir(),
+            Some(&self.auth_file()),
+        );
+    }
+
+    /// Copy `reference` (`name:tag` or `name@digest`, every platform,
+    /// digests preserved) from this registry to an OCI layout at `out`
+    /// with skopeo, anonymously.
+    pub fn pull(&self, reference: &str, out: &Path) -> std::process::Output {
+        super::skopeo()
+            .args([
+                "copy",
+                "--all",
+                "--preserve-digests",
+                "--quiet",
+                "--src-cert-dir",
+            ])
+            .arg(self.cert_dir())
+            .arg(format!("docker://{}/{reference}", self.address()))
+            .arg(format!("oci:{}", out.display()))
+            .output()
+            .unwrap()
+    }
+
     /// Make dockerd trust the registry's CA (`/etc/docker/certs.d`),
     /// removed again on drop.
     pub fn trust_in_docker(&mut self) {

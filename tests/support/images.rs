@@ -183,6 +183,16 @@ pub fn write_layout(dir: &Path, top: &[u8], media_type: &str, images: &[Image]) 
     dir.to_owned()
 }
 
+/// The blob `digest` of an OCI layout (as skopeo writes them).
+pub fn layout_blob(layout: &Path, digest: &str) -> Vec<u8> {
+    std::fs::read(
+        layout
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:")),
+    )
+    .unwrap()
+}
+
 /// An OCI layout holding one image.
 pub fn image_layout(dir: &Path, image: &Image) -> PathBuf {
     write_layout(

@@ -88,6 +88,13 @@ pub fn zuul_image() -> Command {
     command
 }
 
+/// skopeo, kept away from any auth file of the machine.
+pub fn skopeo() -> std::process::Command {
+    let mut command = std::process::Command::new("skopeo");
+    command.env("REGISTRY_AUTH_FILE", "/nonexistent/auth.json");
+    command
+}
+
 /// Write `contents` to `dir/name` and return the path as a string.
 pub fn write(dir: &Path, name: &str, contents: &str) -> String {
     let path = dir.join(name);

@@ -64,41 +64,45 @@ impl Registry {
     fn stored(&self, digest: &Digest) -> bool {
         self.storage.blob_size(digest).unwrap().is_some()
     }
-
-    /// `name:tag` can be pulled: its manifest and every blob it needs.
-    async fn pullable(&self, name: &str, tag: &str) {
-        let reply = self.get(&format!("/v2/{name}/manifests/{tag}")).await;
-        assert_eq!(reply.status, StatusCode::OK, "{name}:{tag}");
-        let (blobs, members) = crate::server::manifests::stored_references(&reply.body);
-        for blob in blobs {
-            assert!(self.stored(&blob), "{name}:{tag} lost {blob}");
-        }
-        for member in members {
-            Box::pin(self.pullable(name, &member.to_string())).await;
-        }
-    }
 }
 
 #[tokio::test]
 async fn an_old_layer_a_new_manifest_reuses_survives() {
     let registry = open_registry();
-    let (old, _) = registry.image("org/old", "v1", b"shared layer").await;
-    registry.untag("org/old", "v1").await;
+    let (old, _) = registry.image("org/app", "v1", b"shared layer").await;
+    registry.untag("org/app", "v1").await;
     let (plan, stray) = registry.age_and_mark().await;
 
-    // Found by HEAD, so not uploaded again.
+    // Found by HEAD in its repository (an old, unused link), so not
+    // uploaded again.
     let config = b"{\"architecture\":\"amd64\"}";
     let manifest = image_manifest(config, b"shared layer", "new");
     registry
-        .put_manifest("org/new", "v1", OCI_MANIFEST, &manifest)
+        .put_manifest("org/app", "v2", OCI_MANIFEST, &manifest)
         .await;
 
     let report = sweep(&registry.storage, plan, false).unwrap();
-    registry.pullable("org/new", "v1").await;
-    let mut gone = vec![old.clone(), stray];
+    registry.pull("org/app", "v2").await;
+    let mut gone = vec![old.clone(), stray.clone()];
     gone.sort();
     assert_eq!(report.blobs, gone);
-    assert_eq!(report.manifests, vec![("org/old".to_owned(), old)]);
+    assert_eq!(report.manifests, vec![("org/app".to_owned(), old)]);
+    assert_eq!(report.links, vec![("org/old".to_owned(), stray)]);
+}
+
+#[tokio::test]
+async fn an_old_blob_uploaded_again_survives() {
+    let registry = open_registry();
+    let layer = registry.blob("org/app", b"pushed twice").await;
+    let (plan, stray) = registry.age_and_mark().await;
+
+    // The client's HEAD came first; it uploads the blob again.
+    registry.blob("org/app", b"pushed twice").await;
+
+    let report = sweep(&registry.storage, plan, false).unwrap();
+    assert!(registry.stored(&layer));
+    assert!(registry.storage.blob_linked("org/app", &layer).unwrap());
+    assert_eq!(report.blobs, vec![stray]);
 }
 
 #[tokio::test]
@@ -135,7 +139,7 @@ async fn an_old_untagged_manifest_tagged_again_survives() {
         .await;
 
     let report = sweep(&registry.storage, plan, false).unwrap();
-    registry.pullable("org/app", "v2").await;
+    registry.pull("org/app", "v2").await;
     assert_eq!(report.manifests, Vec::new());
     assert_eq!(report.blobs, vec![stray]);
 }
@@ -163,7 +167,7 @@ async fn old_untagged_platform_manifests_a_new_index_lists_survive() {
         .await;
 
     let report = sweep(&registry.storage, plan, false).unwrap();
-    registry.pullable("org/app", "latest").await;
+    registry.pull("org/app", "latest").await;
     assert_eq!(report.manifests, Vec::new());
     assert_eq!(report.blobs, vec![stray]);
 }
