@@ -314,15 +314,20 @@ fn issue_12_connections_have_tcp_keepalive() {
     let served = Served::start("tcp-keepalive: 30s", "-Sn 4096", false);
     let _open = served.connect();
     let mut timers = String::new();
-    wait_until("the accepted socket", Duration::from_secs(5), || {
-        let output = Command::new("ss")
-            .args(["-tnoH", "state", "established"])
-            .arg(format!("( sport = :{} )", served.port))
-            .output()
-            .unwrap();
-        timers = String::from_utf8_lossy(&output.stdout).into_owned();
-        !timers.trim().is_empty()
-    });
+    wait_until(
+        "a keepalive timer on the accepted socket",
+        Duration::from_secs(5),
+        || {
+            let output = Command::new("ss")
+                .args(["-tnoH", "state", "established"])
+                .arg(format!("( sport = :{} )", served.port))
+                .output()
+                .unwrap();
+            timers = String::from_utf8_lossy(&output.stdout).into_owned();
+            // The socket may show up before the server has set its options.
+            timers.contains("keepalive")
+        },
+    );
     assert!(timers.contains("keepalive"), "{timers}");
 }
 

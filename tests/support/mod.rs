@@ -13,6 +13,8 @@
 //! - [`seaweedfs::Seaweed`] is a real S3 store (one `weed mini`, or a
 //!   replicated cluster), [`haproxy::Haproxy`] a real load balancer, and
 //!   [`replicas::Replicas`] several `registry serve` on one bucket behind it.
+//! - [`web_apis`] stands in for Docker Hub's and Quay's web APIs in front
+//!   of a real distribution.
 
 #![allow(dead_code)]
 
@@ -29,6 +31,7 @@ pub mod real_host;
 pub mod replicas;
 pub mod seaweedfs;
 pub mod tls;
+pub mod web_apis;
 
 use assert_cmd::Command;
 use std::path::Path;
