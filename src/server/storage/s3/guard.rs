@@ -182,3 +182,102 @@ impl S3Store {
         Ok(removed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::test_store;
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs real components: run tests/run-all.sh"]
+    async fn issue_13_removal_rechecks_the_time_and_touches_wait_for_a_marker() {
+        let store = test_store().await;
+        let key = store
+            .keys
+            .layer("org/app", &crate::digest::Digest::sha256_of(b"x"));
+        store.put_guarded(&key, Bytes::new()).await.unwrap();
+        // Young by the store's clock: kept, marker gone again.
+        let before = store.clock().await.unwrap() - Duration::from_secs(5);
+        assert!(
+            store
+                .remove_if_older(&key, &[], before)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .head(&store.keys.marker(&key))
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // A prune between its marker and its removal: the touch waits,
+        // then sees the key gone.
+        let marker = store.keys.marker(&key);
+        store
+            .put(&marker, Bytes::new(), PutMode::Create)
+            .await
+            .unwrap();
+        let touch = store.touch_guarded(&key);
+        let prune = async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            store.delete(&key).await.unwrap();
+            store.delete(&marker).await.unwrap();
+        };
+        let (touched, ()) = tokio::join!(touch, prune);
+        assert!(!touched.unwrap(), "the touch saw the removal");
+
+        // A write during a prune that then kept nothing is written again.
+        store
+            .put(&marker, Bytes::new(), PutMode::Create)
+            .await
+            .unwrap();
+        let write = store.put_guarded(&key, Bytes::new());
+        let prune = async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            store.delete(&key).await.unwrap();
+            store.delete(&marker).await.unwrap();
+        };
+        let (written, ()) = tokio::join!(write, prune);
+        written.unwrap();
+        assert!(store.head(&key).await.unwrap().is_some(), "written again");
+
+        // Old by the store's clock: removed.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let cutoff = store.clock().await.unwrap();
+        assert!(
+            store
+                .remove_if_older(&key, &[], cutoff)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(!store.touch_guarded(&key).await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs real components: run tests/run-all.sh"]
+    async fn issue_13_a_dead_prunes_marker_holds_writes_back_until_cleared() {
+        let store = test_store().await;
+        let key = store.keys.tag("org/app", "v1");
+        let marker = store.keys.marker(&key);
+        store
+            .put(&marker, Bytes::new(), PutMode::Create)
+            .await
+            .unwrap();
+        let began = std::time::Instant::now();
+        assert!(store.put_guarded(&key, Bytes::new()).await.is_err());
+        assert!(began.elapsed() >= MARKER_WAIT);
+        let now = store.clock().await.unwrap();
+        assert_eq!(
+            store.clear_stale_markers(now).await.unwrap(),
+            0,
+            "still fresh"
+        );
+        let later = now + STALE_MARKER + Duration::from_secs(1);
+        assert_eq!(store.clear_stale_markers(later).await.unwrap(), 1);
+        store.put_guarded(&key, Bytes::new()).await.unwrap();
+    }
+}
