@@ -6,7 +6,7 @@
 //! file or flag. Reads files; writes none.
 
 use super::auth::{Access, Credential, User};
-use super::storage::s3::settings::{EnvKeys, S3Settings, StorageFile};
+use super::storage::s3::settings::{EnvKeys, StorageFile};
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -14,6 +14,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use thiserror::Error;
+
+mod storage;
+
+use storage::resolve_token_key;
+pub use storage::{MIN_TOKEN_KEY, StorageConfig};
 
 pub const DEFAULT_LISTEN: &str = "[::]:5000";
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
@@ -473,81 +478,6 @@ impl ServerConfig {
             token_ttl,
             limits,
         })
-    }
-}
-
-// Storage and the token key (issue 13): where the content lives, and what
-// every replica that shares it must also share.
-
-/// Where the registry keeps its content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StorageConfig {
-    /// A local directory (`--root`, `root:`): one server.
-    Filesystem(PathBuf),
-    /// A bucket (`storage: {s3: …}`): any number of replicas.
-    S3(S3Settings),
-}
-
-/// The shortest `token-key` accepted.
-pub const MIN_TOKEN_KEY: usize = 32;
-
-impl StorageConfig {
-    fn resolve(
-        flag_root: Option<PathBuf>,
-        file_root: Option<PathBuf>,
-        storage: Option<&StorageFile>,
-        file: &str,
-        env: &EnvKeys,
-    ) -> Result<StorageConfig, Error> {
-        let s3 = storage.and_then(|storage| storage.s3.as_ref());
-        match (flag_root, file_root, s3) {
-            (Some(_), _, Some(_)) => Err(Error::Invalid {
-                file: file.to_owned(),
-                message: "`--storage` and `storage.s3` both say where the content lives: pass one"
-                    .into(),
-            }),
-            (None, Some(_), Some(_)) => Err(Error::Invalid {
-                file: file.to_owned(),
-                message: "`root` and `storage.s3` both say where the content lives: keep one"
-                    .into(),
-            }),
-            (None, None, Some(s3)) => Ok(StorageConfig::S3(s3.resolve(file, env)?)),
-            (Some(root), _, None) | (None, Some(root), None) => Ok(StorageConfig::Filesystem(root)),
-            (None, None, None) => Err(Error::NoRoot),
-        }
-    }
-}
-
-impl StorageConfig {
-    /// The storage a config file names (for `registry prune --config`).
-    pub fn from_file(path: &Path, env: &EnvKeys) -> Result<StorageConfig, Error> {
-        let file = FileConfig::load(path)?;
-        let name = path.display().to_string();
-        StorageConfig::resolve(None, file.root, file.storage.as_ref(), &name, env)
-    }
-}
-
-/// The token key from the file: required (and long enough) when the
-/// storage is shared, since a key made up per process would make every
-/// replica refuse the others' tokens.
-fn resolve_token_key(
-    key: Option<Secret>,
-    storage: &StorageConfig,
-    file: &str,
-) -> Result<Option<Secret>, Error> {
-    let invalid = |message: String| Error::Invalid {
-        file: file.to_owned(),
-        message,
-    };
-    match (key, storage) {
-        (Some(key), _) if key.expose().len() < MIN_TOKEN_KEY => Err(invalid(format!(
-            "token-key must be at least {MIN_TOKEN_KEY} characters (e.g. `openssl rand -hex 32`)"
-        ))),
-        (Some(key), _) => Ok(Some(key)),
-        (None, StorageConfig::S3(_)) => Err(invalid(format!(
-            "storage.s3 needs `token-key` (at least {MIN_TOKEN_KEY} characters, the same on every replica), so that a token one replica issued is accepted by the others"
-        ))),
-        (None, StorageConfig::Filesystem(_)) => Ok(None),
     }
 }
 
