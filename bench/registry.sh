@@ -125,8 +125,12 @@ YAML
   echo $!
 }
 
+# distribution with the storage section $3 (YAML, indented two spaces);
+# unset AWS_CA_BUNDLE: if the environment sets it, the s3 driver fails
+# to start.
 start_distribution() {
-  local dir=$1 port=$2
+  local dir=$1 port=$2 storage=${3:-"  filesystem:
+    rootdirectory: $1/storage"}
   printf '%s' "$PASSWORD" | htpasswd -iBc "$dir/htpasswd" zuul 2>/dev/null
   cat > "$dir/config.yml" <<YAML
 version: 0.1
@@ -135,8 +139,9 @@ log:
   accesslog:
     disabled: true
 storage:
-  filesystem:
-    rootdirectory: $dir/storage
+$storage
+  redirect:
+    disable: true
 http:
   addr: 127.0.0.1:$port
   secret: bench-secret
@@ -148,7 +153,7 @@ auth:
     realm: bench
     path: $dir/htpasswd
 YAML
-  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  env -u AWS_CA_BUNDLE docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
   echo $!
 }
 
@@ -250,20 +255,11 @@ start_zuul_image_s3() {
 }
 
 # distribution with its s3 driver (Debian's build has it: s3-aws) on the
-# same store. AWS_CA_BUNDLE, if the environment sets it, would make the
-# driver fail to start, so it is unset for it.
+# same store.
 start_distribution_s3() {
   local dir=$1 port=$2 s3
   s3=$(cat "$dir/s3-port")
-  printf '%s' "$PASSWORD" | htpasswd -iBc "$dir/htpasswd" zuul 2>/dev/null
-  cat > "$dir/config.yml" <<YAML
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  s3:
+  start_distribution "$dir" "$port" "  s3:
     accesskey: $S3_KEY
     secretkey: $S3_SECRET
     region: us-east-1
@@ -271,22 +267,7 @@ storage:
     bucket: bench
     secure: false
     v4auth: true
-    rootdirectory: /distribution
-  redirect:
-    disable: true
-http:
-  addr: 127.0.0.1:$port
-  secret: bench-secret
-  tls:
-    certificate: $CERT
-    key: $KEY
-auth:
-  htpasswd:
-    realm: bench
-    path: $dir/htpasswd
-YAML
-  env -u AWS_CA_BUNDLE docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-  echo $! >> "$dir/pids"
+    rootdirectory: /distribution" >> "$dir/pids"
 }
 
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
