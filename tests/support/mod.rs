@@ -19,9 +19,11 @@ pub mod distribution;
 pub mod docker;
 pub mod fixtures;
 pub mod images;
+pub mod load;
 pub mod own_containerd;
 pub mod own_dockerd;
 pub mod real_host;
+pub mod served;
 pub mod tls;
 
 use assert_cmd::Command;

@@ -1,0 +1,195 @@
+//! Faults: `registry serve` SIGKILLed at random points while several
+//! clients push images concurrently (chunked layers, then a tagged
+//! manifest), and started again on the same root. After every kill the
+//! blob store is checked offline (every stored blob hashes to its name: no
+//! partial blob is ever visible); clients retry an interrupted push from
+//! the start until it is acknowledged. Once the kills are over, every
+//! acknowledged image must be pullable with every digest verified, and
+//! every tag of every repository must resolve to a whole manifest whose
+//! blobs are all there.
+//!
+//! CI runs a short pass; `tests/soak/run.sh` sets `ZUUL_IMAGE_SOAK_KILLS`.
+
+use crate::support::load::{Client, manifest, scale, sha256};
+use crate::support::served::Served;
+use rand::{Rng, RngCore, SeedableRng};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The image worker `worker` pushes in its iteration `iteration`: a
+/// config and one layer of 32 to 768 KiB, rebuilt from the pair (so
+/// nothing large is kept in memory).
+fn image(worker: usize, iteration: usize) -> (String, String, Vec<u8>, Vec<u8>) {
+    let seed = ((worker as u64) << 32) | iteration as u64;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut layer = vec![0u8; rng.gen_range(32 << 10..768 << 10)];
+    rng.fill_bytes(&mut layer);
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","worker":{worker},"iteration":{iteration}}}"#
+    )
+    .into_bytes();
+    (
+        format!("kill/worker{worker}"),
+        format!("i{iteration}"),
+        config,
+        layer,
+    )
+}
+
+async fn push(client: &Client, worker: usize, iteration: usize) -> anyhow::Result<()> {
+    let (name, tag, config, layer) = image(worker, iteration);
+    client.push_blob(&name, &config, None).await?;
+    client.push_blob(&name, &layer, Some(256 << 10)).await?;
+    let bytes = manifest(&config, &[&layer]);
+    client
+        .put_manifest(
+            &name,
+            &tag,
+            "application/vnd.oci.image.manifest.v1+json",
+            &bytes,
+        )
+        .await
+}
+
+/// The image is there, byte for byte, every digest verified.
+async fn verify(client: &Client, worker: usize, iteration: usize) -> anyhow::Result<()> {
+    let (name, tag, config, layer) = image(worker, iteration);
+    let expected = manifest(&config, &[&layer]);
+    let got = client.get(&name, "manifests", &tag).await?;
+    anyhow::ensure!(got.as_deref() == Some(&expected[..]), "{name}:{tag} lost");
+    for blob in [&config, &layer] {
+        let digest = sha256(blob);
+        let got = client.get(&name, "blobs", &digest).await?;
+        anyhow::ensure!(
+            got.as_deref().map(sha256).as_deref() == Some(&digest[..]),
+            "{name}: blob {digest} lost or damaged"
+        );
+    }
+    Ok(())
+}
+
+/// Every file of the content-addressed store hashes to its name; answers
+/// how many were checked.
+fn check_blob_store(root: &Path) -> usize {
+    use sha2::Digest as _;
+    let mut checked = 0;
+    let dir = root.join("blobs/sha256");
+    let Ok(prefixes) = std::fs::read_dir(&dir) else {
+        return 0;
+    };
+    for prefix in prefixes {
+        for file in std::fs::read_dir(prefix.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(
+                hex::encode(sha2::Sha256::digest(&bytes)),
+                name,
+                "a partial or damaged blob is visible: {}",
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    checked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_serve_sigkilled_during_concurrent_pushes_loses_nothing() {
+    let kills = scale("ZUUL_IMAGE_SOAK_KILLS", 6) as usize;
+    let workers = 6;
+    let mut served = Served::start("");
+    let client = served.client();
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let retried = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for worker in 0..workers {
+        let (client, stop, acknowledged, retried) = (
+            client.clone(),
+            stop.clone(),
+            acknowledged.clone(),
+            retried.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut iteration = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let started = Instant::now();
+                // An interrupted push is retried from the start until it
+                // is acknowledged (the registry comes back).
+                while let Err(err) = push(&client, worker, iteration).await {
+                    retried.fetch_add(1, Ordering::SeqCst);
+                    assert!(
+                        started.elapsed() < Duration::from_secs(120),
+                        "worker {worker} iteration {iteration} never succeeded: {err:#}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                acknowledged.lock().unwrap().push((worker, iteration));
+                iteration += 1;
+            }
+        }));
+    }
+
+    let started = Instant::now();
+    for _ in 0..kills {
+        let wait = rand::thread_rng().gen_range(300..1500);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        let mut moved = served;
+        moved = tokio::task::spawn_blocking(move || {
+            moved.kill();
+            check_blob_store(&moved.root);
+            moved.restart();
+            moved
+        })
+        .await
+        .unwrap();
+        served = moved;
+    }
+    stop.store(true, Ordering::SeqCst);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let done: Vec<(usize, usize)> = acknowledged.lock().unwrap().iter().copied().collect();
+    for &(worker, iteration) in &done {
+        verify(&client, worker, iteration).await.unwrap();
+    }
+    // Every tag anywhere resolves to a whole manifest: nothing half-written.
+    for worker in 0..workers {
+        let name = format!("kill/worker{worker}");
+        let tags = client.get(&name, "tags", "list").await.unwrap().unwrap();
+        let tags: serde_json::Value = serde_json::from_slice(&tags).unwrap();
+        for tag in tags["tags"].as_array().unwrap() {
+            let iteration: usize = tag.as_str().unwrap()[1..].parse().unwrap();
+            verify(&client, worker, iteration).await.unwrap();
+        }
+    }
+    let blobs = check_blob_store(&served.root);
+    let leftovers: Vec<String> = std::fs::read_dir(served.root.join("uploads"))
+        .map(|entries| {
+            entries
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    println!(
+        "reliability: {kills} SIGKILLs in {:.1} s during {workers} concurrent pushers: \
+         {} images acknowledged, all intact, \
+         {} interrupted pushes retried to success, {blobs} stored blobs hash to their names, \
+         {} upload leftovers (expire on their own)",
+        started.elapsed().as_secs_f64(),
+        done.len(),
+        retried.load(Ordering::SeqCst),
+        leftovers.len()
+    );
+    assert_eq!(served.starts(), kills + 1);
+    assert!(
+        retried.load(Ordering::SeqCst) > 0,
+        "no push was interrupted"
+    );
+}
