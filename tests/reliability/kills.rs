@@ -10,7 +10,7 @@
 //!
 //! CI runs a short pass; `tests/soak/run.sh` sets `ZUUL_IMAGE_SOAK_KILLS`.
 
-use crate::support::load::{Client, manifest, scale, sha256};
+use crate::support::load::{Client, manifest, report, scale, sha256};
 use crate::support::served::Served;
 use rand::{Rng, RngCore, SeedableRng};
 use std::path::Path;
@@ -177,8 +177,8 @@ async fn registry_serve_sigkilled_during_concurrent_pushes_loses_nothing() {
                 .collect()
         })
         .unwrap_or_default();
-    println!(
-        "reliability: {kills} SIGKILLs in {:.1} s during {workers} concurrent pushers: \
+    report(&format!(
+        "{kills} SIGKILLs in {:.1} s during {workers} concurrent pushers: \
          {} images acknowledged, all intact, \
          {} interrupted pushes retried to success, {blobs} stored blobs hash to their names, \
          {} upload leftovers (expire on their own)",
@@ -186,7 +186,7 @@ async fn registry_serve_sigkilled_during_concurrent_pushes_loses_nothing() {
         done.len(),
         retried.load(Ordering::SeqCst),
         leftovers.len()
-    );
+    ));
     assert_eq!(served.starts(), kills + 1);
     assert!(
         retried.load(Ordering::SeqCst) > 0,

@@ -272,3 +272,21 @@ pub fn scale(name: &str, default: u64) -> u64 {
         .and_then(|value| value.parse().ok())
         .unwrap_or(default)
 }
+
+/// Print one `reliability:` figures line (what `docs/reliability.md`
+/// quotes) and, when `ZUUL_IMAGE_RELIABILITY_LOG` names a file, append it
+/// there too (the soak script collects them so).
+#[allow(clippy::print_stdout)]
+pub fn report(line: &str) {
+    println!("reliability: {line}");
+    if let Ok(path) = std::env::var("ZUUL_IMAGE_RELIABILITY_LOG") {
+        use std::io::Write;
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(file, "{line}");
+        }
+    }
+}
