@@ -7,4 +7,5 @@
 //! `reliability:` line; `docs/reliability.md` collects them, and
 //! `tests/soak/run.sh` runs the same tests longer.
 
+mod copies;
 mod kills;

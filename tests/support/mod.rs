@@ -22,6 +22,7 @@ pub mod images;
 pub mod load;
 pub mod own_containerd;
 pub mod own_dockerd;
+pub mod proxy;
 pub mod real_host;
 pub mod served;
 pub mod tls;
