@@ -70,6 +70,65 @@ async fn verify(client: &Client, worker: usize, iteration: usize) -> anyhow::Res
     Ok(())
 }
 
+/// What a crowd of pushers did.
+#[derive(Clone, Default)]
+struct Pushers {
+    stop: Arc<AtomicBool>,
+    acknowledged: Arc<Mutex<Vec<(usize, usize)>>>,
+    retried: Arc<AtomicUsize>,
+}
+
+impl Pushers {
+    /// `workers` tasks pushing image after image until stopped; an
+    /// interrupted push is retried from the start until it is acknowledged
+    /// (the registry comes back), for at most `patience`.
+    fn spawn(
+        &self,
+        client: &Client,
+        workers: usize,
+        patience: Duration,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        (0..workers)
+            .map(|worker| {
+                let (client, pushers) = (client.clone(), self.clone());
+                tokio::spawn(async move {
+                    let mut iteration = 0;
+                    while !pushers.stop.load(Ordering::SeqCst) {
+                        let started = Instant::now();
+                        while let Err(err) = push(&client, worker, iteration).await {
+                            pushers.retried.fetch_add(1, Ordering::SeqCst);
+                            assert!(
+                                started.elapsed() < patience,
+                                "worker {worker} iteration {iteration} never succeeded: {err:#}"
+                            );
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        pushers
+                            .acknowledged
+                            .lock()
+                            .unwrap()
+                            .push((worker, iteration));
+                        iteration += 1;
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Stop the pushers; every image they had acknowledged is verified.
+    async fn finish(&self, client: &Client, tasks: Vec<tokio::task::JoinHandle<()>>) -> usize {
+        self.stop.store(true, Ordering::SeqCst);
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let done = self.acknowledged.lock().unwrap().clone();
+        for &(worker, iteration) in &done {
+            verify(client, worker, iteration).await.unwrap();
+        }
+        done.len()
+    }
+}
+
 /// Every file of the content-addressed store hashes to its name; answers
 /// how many were checked.
 fn check_blob_store(root: &Path) -> usize {
@@ -105,36 +164,8 @@ async fn registry_serve_sigkilled_during_concurrent_pushes_loses_nothing() {
     let workers = 6;
     let mut served = Served::start("");
     let client = served.client();
-    let stop = Arc::new(AtomicBool::new(false));
-    let acknowledged = Arc::new(Mutex::new(Vec::new()));
-    let retried = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for worker in 0..workers {
-        let (client, stop, acknowledged, retried) = (
-            client.clone(),
-            stop.clone(),
-            acknowledged.clone(),
-            retried.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut iteration = 0;
-            while !stop.load(Ordering::SeqCst) {
-                let started = Instant::now();
-                // An interrupted push is retried from the start until it
-                // is acknowledged (the registry comes back).
-                while let Err(err) = push(&client, worker, iteration).await {
-                    retried.fetch_add(1, Ordering::SeqCst);
-                    assert!(
-                        started.elapsed() < Duration::from_secs(120),
-                        "worker {worker} iteration {iteration} never succeeded: {err:#}"
-                    );
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                acknowledged.lock().unwrap().push((worker, iteration));
-                iteration += 1;
-            }
-        }));
-    }
+    let pushers = Pushers::default();
+    let tasks = pushers.spawn(&client, workers, Duration::from_secs(120));
 
     let started = Instant::now();
     for _ in 0..kills {
@@ -151,14 +182,7 @@ async fn registry_serve_sigkilled_during_concurrent_pushes_loses_nothing() {
         .unwrap();
         served = moved;
     }
-    stop.store(true, Ordering::SeqCst);
-    for task in tasks {
-        task.await.unwrap();
-    }
-    let done: Vec<(usize, usize)> = acknowledged.lock().unwrap().iter().copied().collect();
-    for &(worker, iteration) in &done {
-        verify(&client, worker, iteration).await.unwrap();
-    }
+    let done = pushers.finish(&client, tasks).await;
     // Every tag anywhere resolves to a whole manifest: nothing half-written.
     for worker in 0..workers {
         let name = format!("kill/worker{worker}");
@@ -183,13 +207,73 @@ async fn registry_serve_sigkilled_during_concurrent_pushes_loses_nothing() {
          {} interrupted pushes retried to success, {blobs} stored blobs hash to their names, \
          {} upload leftovers (expire on their own)",
         started.elapsed().as_secs_f64(),
-        done.len(),
-        retried.load(Ordering::SeqCst),
+        done,
+        pushers.retried.load(Ordering::SeqCst),
         leftovers.len()
     ));
     assert_eq!(served.starts(), kills + 1);
     assert!(
-        retried.load(Ordering::SeqCst) > 0,
+        pushers.retried.load(Ordering::SeqCst) > 0,
         "no push was interrupted"
     );
+}
+
+/// The pid of the `registry serve` under `supervisor`, once there is one
+/// other than `old`.
+fn new_server(supervisor: i32, old: i32) -> i32 {
+    let mut pid = 0;
+    crate::support::wait_until(
+        "the supervisor to start a new registry",
+        Duration::from_secs(20),
+        || {
+            pid = std::fs::read_to_string(format!("/proc/{supervisor}/task/{supervisor}/children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .find(|&p| p != old)
+                .unwrap_or(0);
+            pid != 0
+        },
+    );
+    pid
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_supervisor_brings_a_killed_registry_back_during_pushes() {
+    let kills = scale("ZUUL_IMAGE_SOAK_SUPERVISED_KILLS", 3) as usize;
+    let registry = crate::support::buildset::BuildsetRegistry::start();
+    let client = Client::new(
+        &format!("https://{}", registry.address()),
+        &registry.ca_pem,
+        Some((&registry.username, &registry.password)),
+    );
+    let pushers = Pushers::default();
+    let tasks = pushers.spawn(&client, 3, Duration::from_secs(60));
+    let started = Instant::now();
+    let mut back = Vec::new();
+    for _ in 0..kills {
+        let wait = rand::thread_rng().gen_range(300..1500);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        let (supervisor, server) = crate::run_buildset_registry::kill_server(&registry);
+        let killed = Instant::now();
+        let replacement = tokio::task::spawn_blocking(move || new_server(supervisor, server))
+            .await
+            .unwrap();
+        // Answering again: a push goes through.
+        while push(&client, 99, back.len()).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        back.push(killed.elapsed());
+        assert_ne!(replacement, server);
+    }
+    let done = pushers.finish(&client, tasks).await;
+    report(&format!(
+        "{kills} SIGKILLs of the supervised buildset registry in {:.1} s during 3 pushers: \
+         back by itself each time (push answered again after {:?}), {} images acknowledged, \
+         all intact, {} interrupted pushes retried",
+        started.elapsed().as_secs_f64(),
+        back,
+        done,
+        pushers.retried.load(Ordering::SeqCst)
+    ));
 }

@@ -8,4 +8,5 @@
 //! `tests/soak/run.sh` runs the same tests longer.
 
 mod copies;
+mod disk;
 mod kills;
