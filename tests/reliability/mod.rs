@@ -10,3 +10,4 @@
 mod copies;
 mod disk;
 mod kills;
+mod load;
