@@ -9,5 +9,6 @@
 
 mod copies;
 mod disk;
+mod hostile;
 mod kills;
 mod load;
