@@ -12,3 +12,4 @@ mod disk;
 mod hostile;
 mod kills;
 mod load;
+mod secrets;

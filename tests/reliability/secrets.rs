@@ -1,0 +1,404 @@
+//! Secrets: every command at `-vv` with known passwords in its variables
+//! (the buildset registry's, the intermediate registry's, `docker_credentials`,
+//! `container_registry_credentials`, and `registry.yaml` users for `registry
+//! serve`). A run fails when a password, or `user:password` in base64,
+//! appears in stdout outside `secret_data`, in stderr, in the argv or
+//! environment of any process of the run while it runs (`/proc/*/cmdline`
+//! and `/proc/*/environ` of the process tree, sampled every 10 ms, detached
+//! registry processes included), or in a file the run left that is not
+//! 0600.
+//!
+//! The commands are a table ([`cases`]): a new command is one line.
+
+use crate::support::buildset::BuildsetRegistry;
+use crate::support::distribution::Distribution;
+use crate::support::images;
+use crate::support::load::report;
+use crate::support::served::random_password;
+use crate::support::{REAL, free_port};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BUILD: &str = "5ec2e75ec2e75ec2e75ec2e75ec2e75e";
+
+/// One command of the table.
+struct Case {
+    name: &'static str,
+    args: Vec<String>,
+    /// Whether it must succeed (the stubs of commands not built yet fail;
+    /// their error output is checked all the same).
+    succeeds: bool,
+    /// Stop it after this long with SIGTERM (servers), else wait.
+    stop_after: Option<Duration>,
+}
+
+fn case(name: &'static str, args: &[&str]) -> Case {
+    Case {
+        name,
+        args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+        succeeds: true,
+        stop_after: None,
+    }
+}
+
+/// Every process whose parent chain reaches `root_pid`, or whose command
+/// line names `marker` (detached supervisors).
+fn tree(root_pid: u32, marker: &str) -> Vec<u32> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().nth(1))
+            .and_then(|ppid| ppid.parse::<u32>().ok())
+            .unwrap_or(0);
+        parents.push((pid, ppid));
+    }
+    let mut found = vec![root_pid];
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for &(pid, ppid) in &parents {
+            if found.contains(&ppid) && !found.contains(&pid) {
+                found.push(pid);
+                grew = true;
+            }
+        }
+    }
+    for &(pid, _) in &parents {
+        let line = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if !found.contains(&pid) && String::from_utf8_lossy(&line).contains(marker) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// What a run showed: stdout, stderr and every argv and environment seen.
+struct Seen {
+    stdout: Vec<u8>,
+    stderr: String,
+    processes: BTreeSet<String>,
+    samples: usize,
+    success: bool,
+}
+
+fn run(case: &Case, home: &Path, marker: &str) -> Seen {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("zuul-image"))
+        .arg("-vv")
+        .args(&case.args)
+        .env_remove("ZUUL_IMAGE_LOG")
+        .env_remove("DOCKER_HOST")
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let mut processes = BTreeSet::new();
+    let mut samples = 0;
+    let started = Instant::now();
+    let status = loop {
+        for pid in tree(child.id(), marker) {
+            for file in ["cmdline", "environ"] {
+                if let Ok(bytes) = std::fs::read(format!("/proc/{pid}/{file}")) {
+                    processes.insert(String::from_utf8_lossy(&bytes).replace('\0', " "));
+                }
+            }
+        }
+        samples += 1;
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if case
+            .stop_after
+            .is_some_and(|after| started.elapsed() > after)
+        {
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            )
+            .unwrap();
+            break child.wait().unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{} hangs",
+            case.name
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Seen {
+        stdout: std::fs::read(out).unwrap(),
+        stderr: std::fs::read_to_string(err).unwrap(),
+        processes,
+        samples,
+        success: status.success() || case.stop_after.is_some(),
+    }
+}
+
+/// Each secret, and `user:secret` in base64 as auth files hold it.
+fn forms(secrets: &[(String, String)]) -> Vec<String> {
+    let mut forms = Vec::new();
+    for (user, secret) in secrets {
+        forms.push(secret.clone());
+        forms.push(base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}")));
+    }
+    forms
+}
+
+/// Files under `dir` holding a secret must be 0600 (or stricter).
+fn check_files(name: &str, dir: &Path, forms: &[String]) -> usize {
+    let mut checked = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if !meta.is_file() || meta.len() > 1 << 20 {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            if forms.iter().any(|form| text.contains(form)) {
+                checked += 1;
+                assert_eq!(
+                    meta.permissions().mode() & 0o077,
+                    0,
+                    "{name}: `{}` holds a secret with mode {:o}",
+                    path.display(),
+                    meta.permissions().mode() & 0o777
+                );
+            }
+        }
+    }
+    checked
+}
+
+fn check(name: &str, seen: &Seen, forms: &[String]) {
+    let stdout = match serde_json::from_slice::<Value>(&seen.stdout) {
+        Ok(mut value) => {
+            if let Some(map) = value.as_object_mut() {
+                map.remove("secret_data");
+            }
+            value.to_string()
+        }
+        Err(_) => String::from_utf8_lossy(&seen.stdout).into_owned(),
+    };
+    for form in forms {
+        assert!(
+            !stdout.contains(form),
+            "{name}: a secret in stdout:\n{stdout}"
+        );
+        assert!(
+            !seen.stderr.contains(form),
+            "{name}: a secret in stderr:\n{}",
+            seen.stderr
+        );
+        for process in &seen.processes {
+            assert!(
+                !process.contains(form),
+                "{name}: a secret in a process's argv or environment: {process}"
+            );
+        }
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> String {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+#[ignore = "needs real components: run tests/run-all.sh"]
+fn no_command_at_vv_shows_a_password() {
+    let _ = REAL;
+    let work = tempfile::tempdir().unwrap();
+    let home = work.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let intermediate = Distribution::start();
+    // The buildset registry the job's commands use (its password is made
+    // by run-buildset-registry, below, for its own row).
+    let buildset = BuildsetRegistry::start();
+    let layout = images::image_layout(&work.path().join("layout"), &images::Image::busybox());
+    buildset.push(&layout, "example/app:latest");
+
+    let docker_password = format!("docker-{}", random_password());
+    let registry_password = format!("quay-{}", random_password());
+    let yaml_password = format!("yaml-{}", random_password());
+    let mut secrets = vec![
+        (buildset.username.clone(), buildset.password.clone()),
+        (intermediate.username.clone(), intermediate.password.clone()),
+        ("dockeruser".to_owned(), docker_password.clone()),
+        ("quayuser".to_owned(), registry_password.clone()),
+        ("yamluser".to_owned(), yaml_password.clone()),
+    ];
+    let mut vars = json!({
+        "zuul": {"build": BUILD, "pipeline": "gate", "change": "1", "patchset": "1"},
+        "buildset_registry": buildset.value,
+        "intermediate_registry": intermediate.intermediate_registry_var(),
+        "docker_credentials": {"username": "dockeruser", "password": docker_password},
+        "container_registry_credentials": {"quay.io": {"username": "quayuser", "password": registry_password}},
+        "container_images": [{"repository": "example/app", "tags": ["latest"]}],
+    });
+    let vars_file = |vars: &Value| write_private(&work.path().join("vars.json"), &vars.to_string());
+
+    // A root for use-buildset-registry's host files, a registry.yaml with a
+    // user for `registry serve`, a root for run-buildset-registry.
+    let host_root = work.path().join("host");
+    crate::support::write_passwd(&host_root);
+    let serve_dir = work.path().join("serve");
+    std::fs::create_dir_all(&serve_dir).unwrap();
+    let serve_port = free_port();
+    let serve_config = write_private(
+        &serve_dir.join("registry.yaml"),
+        &format!(
+            "listen: 127.0.0.1:{serve_port}\nroot: storage\nusers:\n  - name: yamluser\n    password: {yaml_password}\n    access: write\n"
+        ),
+    );
+    let bsr_root = work.path().join("bsr");
+    let bsr_port = free_port().to_string();
+    let results = work.path().join("results.json");
+
+    let file = vars_file(&vars);
+    let mut cases = vec![
+        case(
+            "run-buildset-registry",
+            &[
+                "run-buildset-registry",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &bsr_port,
+                "--root",
+                &bsr_root.display().to_string(),
+            ],
+        ),
+        case(
+            "use-buildset-registry",
+            &[
+                "--vars",
+                &file,
+                "use-buildset-registry",
+                "--root",
+                &host_root.display().to_string(),
+            ],
+        ),
+        case(
+            "push-to-intermediate",
+            &[
+                "--vars",
+                &file,
+                "--results",
+                &results.display().to_string(),
+                "push-to-intermediate",
+            ],
+        ),
+        case(
+            "pull-from-intermediate",
+            &["--vars", &file, "pull-from-intermediate"],
+        ),
+        case("pause", &["--vars", &file, "pause"]),
+        Case {
+            stop_after: Some(Duration::from_secs(3)),
+            ..case(
+                "registry serve",
+                &["registry", "serve", "--config", &serve_config],
+            )
+        },
+        // Not built yet on this branch: their errors are checked all the
+        // same; drop `succeeds: false` once they are.
+        Case {
+            succeeds: false,
+            ..case("build-image", &["--vars", &file, "build-image"])
+        },
+        Case {
+            succeeds: false,
+            ..case("upload-image", &["--vars", &file, "upload-image"])
+        },
+        Case {
+            succeeds: false,
+            ..case("promote-image", &["--vars", &file, "promote-image"])
+        },
+    ];
+
+    let mut rows = Vec::new();
+    for case in &mut cases {
+        if case.name == "pull-from-intermediate" {
+            // The artifacts push-to-intermediate returned.
+            let returned: Value =
+                serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
+            vars["zuul"]["artifacts"] = returned["data"]["zuul"]["artifacts"].clone();
+            vars_file(&vars);
+        }
+        let seen = run(case, &home, &bsr_root.display().to_string());
+        assert!(
+            seen.success || !case.succeeds,
+            "{} failed:\n{}",
+            case.name,
+            seen.stderr
+        );
+        if case.name == "run-buildset-registry" {
+            let envelope: Value = serde_json::from_slice(&seen.stdout).unwrap();
+            let value = &envelope["secret_data"]["buildset_registry"];
+            secrets.push((
+                value["username"].as_str().unwrap().to_owned(),
+                value["password"].as_str().unwrap().to_owned(),
+            ));
+            // Its detached processes, sampled again now that they run.
+            let more = run(&case_of_ps(), &home, &bsr_root.display().to_string());
+            check(case.name, &more, &forms(&secrets));
+        }
+        let forms = forms(&secrets);
+        check(case.name, &seen, &forms);
+        // The whole work dir: home, host root, both registry roots, results.
+        let files = check_files(case.name, work.path(), &forms);
+        rows.push(format!(
+            "{} ({} samples, {} argv/environ seen, {} files with a secret, all 0600)",
+            case.name,
+            seen.samples,
+            seen.processes.len(),
+            files
+        ));
+    }
+    let _ = Command::new(assert_cmd::cargo::cargo_bin("zuul-image"))
+        .args(["registry", "stop", "--root"])
+        .arg(&bsr_root)
+        .output();
+    report(&format!(
+        "secrets at -vv, {} passwords (plain and base64 user:password) checked in stdout \
+         outside secret_data, stderr, argv/environ and file modes: {}",
+        secrets.len(),
+        rows.join("; ")
+    ));
+}
+
+/// A harmless run (`--version`) used only to sample the detached
+/// processes of a buildset registry while they run.
+fn case_of_ps() -> Case {
+    Case {
+        name: "run-buildset-registry (detached processes)",
+        args: vec!["--version".into()],
+        succeeds: true,
+        stop_after: None,
+    }
+}
