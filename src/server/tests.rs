@@ -20,6 +20,7 @@ use tower::ServiceExt;
 
 mod auth;
 mod blob_links;
+mod hostile;
 mod manifest_tags;
 mod prune_race;
 mod stalled_uploads;
