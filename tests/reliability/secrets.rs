@@ -35,6 +35,9 @@ struct Case {
     succeeds: bool,
     /// Stop it after this long with SIGTERM (servers), else wait.
     stop_after: Option<Duration>,
+    /// Logins to send it while it runs (a server's port, and `user:password`
+    /// pairs, right and wrong), so its `-vv` log of them is checked too.
+    logins: Option<(u16, Vec<String>)>,
 }
 
 fn case(name: &'static str, args: &[&str]) -> Case {
@@ -43,7 +46,29 @@ fn case(name: &'static str, args: &[&str]) -> Case {
         args: args.iter().map(|arg| (*arg).to_owned()).collect(),
         succeeds: true,
         stop_after: None,
+        logins: None,
     }
+}
+
+/// Send `GET /v2/` with each Basic login to 127.0.0.1:`port` once it
+/// listens.
+fn send_logins(port: u16, logins: Vec<String>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        crate::support::wait_until("the server to listen", Duration::from_secs(20), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        for login in logins {
+            let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let basic = base64::engine::general_purpose::STANDARD.encode(login);
+            write!(
+                stream,
+                "GET /v2/ HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {basic}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
+    })
 }
 
 /// Every process whose parent chain reaches `root_pid`, or whose command
@@ -107,6 +132,10 @@ fn run(case: &Case, home: &Path, marker: &str) -> Seen {
         .stderr(std::fs::File::create(&err).unwrap())
         .spawn()
         .unwrap();
+    let logins = case
+        .logins
+        .clone()
+        .map(|(port, logins)| send_logins(port, logins));
     let mut processes = BTreeSet::new();
     let mut samples = 0;
     let started = Instant::now();
@@ -122,9 +151,11 @@ fn run(case: &Case, home: &Path, marker: &str) -> Seen {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        if case
-            .stop_after
-            .is_some_and(|after| started.elapsed() > after)
+        let logged_in = logins.as_ref().is_none_or(|logins| logins.is_finished());
+        if logged_in
+            && case
+                .stop_after
+                .is_some_and(|after| started.elapsed() > after)
         {
             nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(child.id() as i32),
@@ -140,6 +171,9 @@ fn run(case: &Case, home: &Path, marker: &str) -> Seen {
         );
         std::thread::sleep(Duration::from_millis(10));
     };
+    if let Some(logins) = logins {
+        logins.join().expect("the logins were sent");
+    }
     Seen {
         stdout: std::fs::read(out).unwrap(),
         stderr: std::fs::read_to_string(err).unwrap(),
@@ -400,5 +434,6 @@ fn case_of_ps() -> Case {
         args: vec!["--version".into()],
         succeeds: true,
         stop_after: None,
+        logins: None,
     }
 }
