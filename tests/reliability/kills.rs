@@ -129,6 +129,49 @@ impl Pushers {
     }
 }
 
+/// While the kills go on, read what the registry shows: the newest tag of
+/// every worker's repository must be a whole manifest whose blobs match
+/// their digests, whenever the registry answers at all. Answers how many
+/// reads were checked.
+fn observe(
+    client: &Client,
+    workers: usize,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<usize> {
+    let client = client.clone();
+    tokio::spawn(async move {
+        let mut reads = 0;
+        while !stop.load(Ordering::SeqCst) {
+            for worker in 0..workers {
+                let name = format!("kill/worker{worker}");
+                // Down or restarting: nothing is visible, which is fine.
+                let Ok(Some(tags)) = client.get(&name, "tags", "list").await else {
+                    continue;
+                };
+                let tags: serde_json::Value = serde_json::from_slice(&tags).unwrap();
+                let Some(newest) = tags["tags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|tag| tag.as_str()?[1..].parse::<usize>().ok())
+                    .max()
+                else {
+                    continue;
+                };
+                match verify(&client, worker, newest).await {
+                    Ok(()) => reads += 1,
+                    Err(err) if format!("{err:#}").contains("lost") => {
+                        panic!("visible but not whole: {err:#}")
+                    }
+                    Err(_) => {}
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        reads
+    })
+}
+
 /// Every file of the content-addressed store hashes to its name; answers
 /// how many were checked.
 fn check_blob_store(root: &Path) -> usize {
@@ -166,6 +209,7 @@ async fn registry_serve_sigkilled_during_concurrent_pushes_loses_nothing() {
     let client = served.client();
     let pushers = Pushers::default();
     let tasks = pushers.spawn(&client, workers, Duration::from_secs(120));
+    let observer = observe(&client, workers, pushers.stop.clone());
 
     let started = Instant::now();
     for _ in 0..kills {
@@ -183,6 +227,7 @@ async fn registry_serve_sigkilled_during_concurrent_pushes_loses_nothing() {
         served = moved;
     }
     let done = pushers.finish(&client, tasks).await;
+    let reads = observer.await.unwrap();
     // Every tag anywhere resolves to a whole manifest: nothing half-written.
     for worker in 0..workers {
         let name = format!("kill/worker{worker}");
@@ -207,7 +252,7 @@ async fn registry_serve_sigkilled_during_concurrent_pushes_loses_nothing() {
         .count();
     report(&format!(
         "{kills} SIGKILLs in {:.1} s during {workers} concurrent pushers: \
-         {} images acknowledged, all intact, \
+         {} images acknowledged, all intact, {reads} reads while killing all whole, \
          {} interrupted pushes retried to success, {blobs} stored blobs hash to their names, \
          {} interrupted uploads and {} temporary manifest files left (both expire on their own)",
         started.elapsed().as_secs_f64(),
