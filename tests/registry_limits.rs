@@ -314,15 +314,21 @@ fn issue_12_connections_have_tcp_keepalive() {
     let served = Served::start("tcp-keepalive: 30s", "-Sn 4096", false);
     let _open = served.connect();
     let mut timers = String::new();
-    wait_until("the accepted socket", Duration::from_secs(5), || {
+    // The kernel shows the connection established before the server has
+    // accepted it and set its options: wait for the timer, not the socket.
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
         let output = Command::new("ss")
             .args(["-tnoH", "state", "established"])
             .arg(format!("( sport = :{} )", served.port))
             .output()
             .unwrap();
         timers = String::from_utf8_lossy(&output.stdout).into_owned();
-        !timers.trim().is_empty()
-    });
+        if timers.contains("keepalive") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert!(timers.contains("keepalive"), "{timers}");
 }
 

@@ -5,7 +5,10 @@ use zuul_image::host::buildkitd;
 use zuul_image::host::registries_conf::Mirror;
 
 fuzz_target!(|text: &str| {
-    let mirrors = Mirror::examples();
+    let mirrors = [
+        Mirror::of("zuul-jobs.buildset-registry:5000", "docker.io"),
+        Mirror::of("zuul-jobs.buildset-registry:5000", "quay.io"),
+    ];
     if let Ok(once) = buildkitd::edit("buildkitd.toml", Some(text), &mirrors) {
         let twice = buildkitd::edit("buildkitd.toml", Some(&once), &mirrors)
             .expect("an edited buildkitd.toml edits again");

@@ -5,7 +5,10 @@ use libfuzzer_sys::fuzz_target;
 use zuul_image::host::registries_conf::{self, Mirror};
 
 fuzz_target!(|text: &str| {
-    let mirrors = Mirror::examples();
+    let mirrors = [
+        Mirror::of("zuul-jobs.buildset-registry:5000", "docker.io"),
+        Mirror::of("zuul-jobs.buildset-registry:5000", "quay.io"),
+    ];
     let unqualified = vec!["docker.io".to_owned()];
     if let Ok(once) = registries_conf::edit("registries.conf", Some(text), &mirrors, &unqualified) {
         let twice = registries_conf::edit("registries.conf", Some(&once), &mirrors, &unqualified)
