@@ -28,10 +28,12 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_registry NAME: sets REGISTRY_PORT; storage under $BENCH_DIR/NAME.
-# Call it directly, not in $(...), so REGISTRY_PIDS keeps the pid.
+# start_registry NAME [accesslog]: sets REGISTRY_PORT; storage under
+# $BENCH_DIR/NAME, log in $BENCH_DIR/NAME/log (every request with
+# `accesslog`). Call it directly, not in $(...), so REGISTRY_PIDS keeps the pid.
 start_registry() {
-    local name=$1 port
+    local name=$1 port quiet=true
+    [ "${2:-}" = accesslog ] && quiet=false
     bench_ca
     port=$(free_port)
     mkdir -p "$BENCH_DIR/$name"
@@ -40,7 +42,7 @@ version: 0.1
 log:
   level: error
   accesslog:
-    disabled: true
+    disabled: $quiet
 storage:
   filesystem:
     rootdirectory: $BENCH_DIR/$name/data

@@ -162,12 +162,76 @@ _zuul__image() {
             return 0
             ;;
         zuul__image__subcmd__build__subcmd__image)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-f -e -q -v -h -V --family --repository --context --tag --file --path --target --build-arg --label --sibling --arch --engine --work-dir --builder-image --docker-host --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --family)
+                    COMPREPLY=($(compgen -W "docker container" -- "${cur}"))
+                    return 0
+                    ;;
+                --repository)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --build-arg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sibling)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --arch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --engine)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --work-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --builder-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --docker-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --vars)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -542,12 +606,36 @@ _zuul__image() {
             return 0
             ;;
         zuul__image__subcmd__promote__subcmd__image)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --family --repository --tag --method --api-url --jobs --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --family)
+                    COMPREPLY=($(compgen -W "docker container" -- "${cur}"))
+                    return 0
+                    ;;
+                --repository)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --method)
+                    COMPREPLY=($(compgen -W "tag intermediate-registry" -- "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --vars)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -768,12 +856,16 @@ _zuul__image() {
             return 0
             ;;
         zuul__image__subcmd__registry__subcmd__prune)
-            opts="-e -q -v -h -V --root --older-than --dry-run --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --storage --root --older-than --dry-run --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --storage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -810,7 +902,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__image__subcmd__registry__subcmd__serve)
-            opts="-e -q -v -h -V --listen --root --tls-cert --tls-key --htpasswd --config --no-anonymous-read --public-url --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --listen --storage --tls-cert --tls-key --htpasswd --config --no-anonymous-read --public-url --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -820,7 +912,7 @@ _zuul__image() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --root)
+                --storage)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -910,7 +1002,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__image__subcmd__run__subcmd__buildset__subcmd__registry)
-            opts="-e -q -v -h -V --host --port --root --stop --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --host --port --listen --root --stop --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -921,6 +1013,10 @@ _zuul__image() {
                     return 0
                     ;;
                 --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -956,12 +1052,32 @@ _zuul__image() {
             return 0
             ;;
         zuul__image__subcmd__upload__subcmd__image)
-            opts="-e -q -v -h -V --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --family --repository --tag --docker-host --jobs --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --family)
+                    COMPREPLY=($(compgen -W "docker container" -- "${cur}"))
+                    return 0
+                    ;;
+                --repository)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --docker-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --vars)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 ///
 /// Replaces the zuul-jobs container roles: runs the buildset registry, points
 /// container engines at it, moves images to and from the intermediate
-/// registry (building, uploading and promoting are not built yet). Reads
+/// registry, builds, uploads and promotes images. Reads
 /// Zuul's variables as JSON or YAML and returns data the way `zuul_return`
 /// does.
 #[derive(Debug, Parser)]
@@ -64,15 +64,26 @@ pub struct GlobalArgs {
     pub color: Color,
 }
 
-/// Options of the commands that configure the host. Not global: `registry
-/// serve --root` names the registry's storage instead.
+/// Options of the commands that configure the host. Not global: in the
+/// registry commands `--root` names a buildset registry's root.
 #[derive(Debug, Clone, Args)]
 pub struct HostArgs {
     /// Treat DIR as the machine's `/` for every host file read or written
     /// (tests, image builds); host commands such as `systemctl` run only
     /// when it is `/`.
-    #[arg(long, value_name = "DIR", default_value = "/")]
+    #[arg(long, value_name = "DIR", default_value = "/", value_parser = dir_arg)]
     pub root: PathBuf,
+}
+
+/// The value of a directory flag (`--root`, `--storage`): a directory, or a
+/// path that does not exist yet (the commands that need it to exist say
+/// so), never a file — a usage error (exit 2) before anything happens.
+pub fn dir_arg(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    match std::fs::metadata(&path) {
+        Ok(meta) if !meta.is_dir() => Err(format!("`{text}` is not a directory")),
+        _ => Ok(path),
+    }
 }
 
 impl HostArgs {
@@ -97,14 +108,12 @@ pub enum Command {
     /// Copy this buildset's images to the intermediate registry and return
     /// them as artifacts.
     PushToIntermediate(push_to_intermediate::Args),
-    /// (not built yet) Build images (docker/buildx or podman), tag them and
-    /// push them to the buildset registry.
+    /// Build images (docker/buildx, podman or buildah), tag them and push
+    /// them to the buildset registry.
     BuildImage(build_image::Args),
-    /// (not built yet) Push images to the final registry under the
-    /// temporary tag.
+    /// Push images to the final registry under the temporary tag.
     UploadImage(upload_image::Args),
-    /// (not built yet) Move the temporary tag to the real tag and delete
-    /// temporary tags.
+    /// Move the temporary tag to the real tag and delete temporary tags.
     PromoteImage(promote_image::Args),
     /// Return `zuul.pause` when this job runs the buildset registry.
     Pause(pause::Args),

@@ -32,6 +32,8 @@ pub enum Op {
     Chown,
     ReadLink,
     Link,
+    Copy,
+    Remove,
 }
 
 impl std::fmt::Display for Op {
@@ -48,6 +50,8 @@ impl std::fmt::Display for Op {
             Op::Chown => "change the owner of",
             Op::ReadLink => "read the link",
             Op::Link => "link",
+            Op::Copy => "copy",
+            Op::Remove => "remove",
         })
     }
 }
@@ -205,6 +209,41 @@ pub fn symlink_if_changed(link: &Path, target: &Path) -> Result<bool> {
     Ok(true)
 }
 
+/// Copy the tree at `source` (a directory or a file) to `dest`, as `cp -r`
+/// does: directories and files with their permission bits, symbolic links
+/// as links (not followed). `dest` must not exist; its parents are made.
+pub fn copy_tree(source: &Path, dest: &Path) -> Result<()> {
+    let meta = std::fs::symlink_metadata(source).map_err(at(Op::Stat, source))?;
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(at(Op::CreateDir, parent))?;
+    }
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        let target = std::fs::read_link(source).map_err(at(Op::ReadLink, source))?;
+        std::os::unix::fs::symlink(&target, dest).map_err(at(Op::Link, dest))?;
+    } else if kind.is_dir() {
+        std::fs::create_dir(dest).map_err(at(Op::CreateDir, dest))?;
+        for entry in std::fs::read_dir(source).map_err(at(Op::Read, source))? {
+            let entry = entry.map_err(at(Op::Read, source))?;
+            copy_tree(&entry.path(), &dest.join(entry.file_name()))?;
+        }
+        std::fs::set_permissions(dest, meta.permissions()).map_err(at(Op::SetMode, dest))?;
+    } else {
+        std::fs::copy(source, dest).map_err(at(Op::Copy, source))?;
+    }
+    Ok(())
+}
+
+/// Remove the tree at `path`; a path that is not there is no error.
+pub fn remove_tree(path: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::new(Op::Remove, path, err))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Read a file as UTF-8; `None` when it does not exist.
 pub fn read_optional(path: &Path) -> Result<Option<String>> {
     match read(path) {
@@ -250,6 +289,41 @@ mod tests {
         assert!(write_if_changed(&path, b"x", PUBLIC).unwrap());
         assert!(!write_if_changed(&path, b"x", PUBLIC).unwrap());
         assert!(write_if_changed(&path, b"y", PUBLIC).unwrap());
+    }
+
+    #[test]
+    fn trees_are_copied_with_modes_and_links_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("src/org/lib");
+        std::fs::create_dir_all(source.join("bin")).unwrap();
+        std::fs::write(source.join("README"), "lib\n").unwrap();
+        std::fs::write(source.join("bin/run"), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(
+            source.join("bin/run"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("README", source.join("link")).unwrap();
+        let dest = dir.path().join("ctx/.zuul-siblings/org/lib");
+        copy_tree(&source, &dest).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dest.join("README")).unwrap(),
+            "lib\n"
+        );
+        let mode = std::fs::metadata(dest.join("bin/run"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o755);
+        assert_eq!(
+            std::fs::read_link(dest.join("link")).unwrap(),
+            Path::new("README")
+        );
+        assert_eq!(copy_tree(&source, &dest).unwrap_err().op, Op::CreateDir);
+        let top = dir.path().join("ctx/.zuul-siblings");
+        remove_tree(&top).unwrap();
+        assert!(!top.exists() && source.join("README").exists());
+        remove_tree(&top).unwrap();
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! flows one way through every command: vars → typed job context (`zuul`)
 //! → effects (`registry`, `server`, engines, host files) → return data.
 
+pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod completion;

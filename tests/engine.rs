@@ -15,10 +15,7 @@ use zuul_image::engine::buildah::Buildah;
 use zuul_image::engine::docker::{Docker, DockerHost};
 use zuul_image::engine::podman::Podman;
 use zuul_image::engine::{BuildSpec, Engine, Error, RegistryAuth};
-use zuul_image::registry::auth::Scopes;
-use zuul_image::registry::credentials::Credential;
 use zuul_image::registry::manifests::Manifest;
-use zuul_image::registry::{Registry, RegistryOptions};
 use zuul_image::secret::Secret;
 
 /// A two-stage build context: `Dockerfile` under `build/`, a file to copy,
@@ -69,18 +66,7 @@ fn auth(registry: &BuildsetRegistry) -> RegistryAuth {
 
 /// What the buildset registry holds under `repository:tag`.
 async fn fetch(registry: &BuildsetRegistry, repository: &str, tag: &str) -> Manifest {
-    let mut options = RegistryOptions::new(registry.address());
-    options.ca_pems = vec![("buildset CA".into(), registry.ca_pem.clone())];
-    options.certs_dirs = Vec::new();
-    options.credential = Some(Credential::basic(
-        &registry.username,
-        Secret::new(registry.password.clone()),
-    ));
-    let client = Registry::new(options).unwrap();
-    client
-        .get_manifest(repository, tag, &Scopes::pull(repository))
-        .await
-        .unwrap_or_else(|err| panic!("{repository}:{tag} is not in the registry: {err}"))
+    registry.manifest(repository, tag).await
 }
 
 /// Build, inspect, tag, exists and push behind the trait, as the image

@@ -9,6 +9,7 @@
 
 mod support;
 
+mod build_image;
 mod cli;
 mod color;
 mod completions;
@@ -19,6 +20,7 @@ mod harness;
 mod intermediate;
 mod pause;
 mod privilege;
+mod publish;
 mod real_zuul;
 mod registry;
 mod registry_limits;

@@ -314,21 +314,20 @@ fn issue_12_connections_have_tcp_keepalive() {
     let served = Served::start("tcp-keepalive: 30s", "-Sn 4096", false);
     let _open = served.connect();
     let mut timers = String::new();
-    // The kernel shows the connection established before the server has
-    // accepted it and set its options: wait for the timer, not the socket.
-    let started = std::time::Instant::now();
-    while started.elapsed() < Duration::from_secs(10) {
-        let output = Command::new("ss")
-            .args(["-tnoH", "state", "established"])
-            .arg(format!("( sport = :{} )", served.port))
-            .output()
-            .unwrap();
-        timers = String::from_utf8_lossy(&output.stdout).into_owned();
-        if timers.contains("keepalive") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(
+        "a keepalive timer on the accepted socket",
+        Duration::from_secs(5),
+        || {
+            let output = Command::new("ss")
+                .args(["-tnoH", "state", "established"])
+                .arg(format!("( sport = :{} )", served.port))
+                .output()
+                .unwrap();
+            timers = String::from_utf8_lossy(&output.stdout).into_owned();
+            // The socket may show up before the server has set its options.
+            timers.contains("keepalive")
+        },
+    );
     assert!(timers.contains("keepalive"), "{timers}");
 }
 

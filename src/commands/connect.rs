@@ -1,16 +1,21 @@
 //! How commands reach the registries their variables name: the buildset
 //! registry (its CA and `zuul` password from `buildset_registry`), the
 //! intermediate registry (optional CA and credentials from
-//! `intermediate_registry`), and any other registry (credentials from
-//! docker's and podman's auth files). One [`Registry`] per address per run,
+//! `intermediate_registry`), final registries (certificate and login from
+//! `docker_credentials` / `container_registry_credentials`), and any other
+//! registry (credentials from docker's and podman's auth files). One [`Registry`] per address per run,
 //! so auth tokens and connections are shared by every copy.
 //!
 //! Turns typed Zuul views into client options; speaks no HTTP itself.
 
-use crate::registry::copy::ImageOutcome;
+use crate::output::Printer;
+use crate::registry::advice::Origins;
+use crate::registry::copy::{CopyReport, CopyRequest, ImageOutcome, copy_images};
 use crate::registry::credentials::{Credential, CredentialStore};
+use crate::registry::progress::PrinterObserver;
 use crate::registry::{Registry, RegistryOptions};
 use crate::zuul::inputs::Env;
+use crate::zuul::inputs::publish::FinalRegistry;
 use crate::zuul::registries::{BuildsetRegistry, IntermediateRegistry};
 use anyhow::Context as _;
 use std::collections::HashMap;
@@ -40,9 +45,16 @@ impl Connections {
             return Ok(existing.clone());
         }
         if options.credential.is_none() {
-            options.credential = self.store.lookup(&options.address).with_context(|| {
-                format!("failed to look up credentials for `{}`", options.address)
-            })?;
+            let found = self
+                .store
+                .lookup_with_file(&options.address)
+                .with_context(|| {
+                    format!("failed to look up credentials for `{}`", options.address)
+                })?;
+            if let Some((credential, file)) = found {
+                options.credential = Some(credential);
+                options.origins.credentials = Some(format!("`{}`", file.display()));
+            }
         }
         options.concurrency = self.concurrency;
         let address = options.address.clone();
@@ -61,6 +73,11 @@ impl Connections {
         origin: &str,
     ) -> anyhow::Result<Arc<Registry>> {
         let mut options = RegistryOptions::new(buildset.address());
+        options.origins = Origins {
+            cert_variable: Some(format!("{origin}.cert")),
+            credentials: None,
+            credential_variables: Some(format!("`{origin}.username` and `.password`")),
+        };
         if let Some(cert) = &buildset.cert {
             options
                 .ca_pems
@@ -71,6 +88,7 @@ impl Connections {
                 &buildset.username,
                 buildset.password.clone(),
             ));
+            options.origins.credentials = Some(format!("`{origin}`"));
         }
         self.open(options)
     }
@@ -81,6 +99,13 @@ impl Connections {
         intermediate: &IntermediateRegistry,
     ) -> anyhow::Result<Arc<Registry>> {
         let mut options = RegistryOptions::new(intermediate.address());
+        options.origins = Origins {
+            cert_variable: Some("intermediate_registry.cert".to_owned()),
+            credentials: None,
+            credential_variables: Some(
+                "`intermediate_registry.username` and `.password`".to_owned(),
+            ),
+        };
         if let Some(cert) = &intermediate.cert {
             options
                 .ca_pems
@@ -88,6 +113,21 @@ impl Connections {
         }
         if let (Some(username), Some(password)) = (&intermediate.username, &intermediate.password) {
             options.credential = Some(Credential::basic(username, password.clone()));
+            options.origins.credentials =
+                Some("`intermediate_registry.username` and `.password`".to_owned());
+        }
+        self.open(options)
+    }
+
+    /// A final registry, with the certificate and login of its credentials
+    /// (else the auth files').
+    pub fn final_registry(&mut self, registry: &FinalRegistry) -> anyhow::Result<Arc<Registry>> {
+        let mut options = RegistryOptions::new(registry.address.clone());
+        if let Some((origin, pem)) = &registry.cert {
+            options.ca_pems.push((origin.clone(), pem.clone()));
+        }
+        if let Some(login) = &registry.login {
+            options.credential = Some(Credential::basic(&login.username, login.password.clone()));
         }
         self.open(options)
     }
@@ -98,8 +138,36 @@ impl Connections {
     }
 }
 
+/// Run `requests`, one status line per image before (`<doing> `src` to
+/// `dst``) and one summary after (`<done> N tag(s): …`); `what` is the
+/// context of a failure.
+pub async fn copy_with_status(
+    printer: &Printer,
+    requests: &[CopyRequest],
+    doing: &str,
+    done: &str,
+    what: &str,
+) -> anyhow::Result<CopyReport> {
+    for request in requests {
+        printer.status(format!(
+            "{doing} `{}` to `{}`",
+            request.source, request.destination
+        ));
+    }
+    let observer = Arc::new(PrinterObserver::new(printer));
+    let report = copy_images(requests, observer)
+        .await
+        .with_context(|| what.to_owned())?;
+    printer.status(format!(
+        "{done} {} tag(s): {}",
+        requests.len(),
+        summary(&report)
+    ));
+    Ok(report)
+}
+
 /// A one-line summary of a copy run.
-pub fn summary(report: &crate::registry::copy::CopyReport) -> String {
+pub fn summary(report: &CopyReport) -> String {
     let count = |wanted: ImageOutcome| report.images.iter().filter(|(_, o)| *o == wanted).count();
     format!(
         "{} copied, {} already up to date, {} superseded; blobs: {} copied ({}), {} mounted, {} already present",

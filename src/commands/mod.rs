@@ -10,6 +10,7 @@ pub mod connect;
 pub mod context;
 pub mod ensure_docker;
 pub mod pause;
+pub mod promote;
 pub mod promote_image;
 pub mod pull_from_intermediate;
 pub mod push_to_intermediate;
@@ -28,11 +29,22 @@ use thiserror::Error;
 /// Usage errors that no module owns (exit 2).
 #[derive(Debug, Error)]
 pub enum Error {
-    /// A command whose issue has not landed yet.
-    #[error("`{command}` is not implemented yet")]
-    NotImplemented { command: &'static str },
     #[error("`{flag} {}` is not a directory", path.display())]
     NotADirectory { flag: &'static str, path: PathBuf },
+    /// A flag that has a new name.
+    #[error("`{old}` is now `{new}`")]
+    Renamed { old: String, new: String },
+    /// `registry prune` was given a directory without a registry's storage.
+    #[error(
+        "`{flag} {}` is not a registry's storage: `{}` has no `blobs/`, `repositories/` and `uploads/`; nothing was changed (`--storage` takes a storage directory, `--root` a buildset registry's root)",
+        given.display(),
+        storage.display()
+    )]
+    NotStorage {
+        flag: &'static str,
+        given: PathBuf,
+        storage: PathBuf,
+    },
 }
 
 impl Classify for Error {
@@ -49,6 +61,7 @@ pub const ERRORS: &[Probe] = &[
     probe::<crate::reference::Error>,
     probe::<crate::host::Error>,
     probe::<crate::server::config::Error>,
+    probe::<crate::build::Error>,
 ];
 
 /// Resolve the inputs once, then dispatch.
@@ -67,9 +80,4 @@ pub async fn run(cli: Cli, env: Env) -> anyhow::Result<()> {
         Command::Registry(args) => registry::run(args, &ctx).await,
         Command::Completions(args) => completions::run(args, &ctx),
     }
-}
-
-/// The answer of a command whose issue has not landed yet.
-pub fn not_implemented(command: &'static str) -> anyhow::Result<()> {
-    Err(Error::NotImplemented { command }.into())
 }

@@ -7,7 +7,7 @@
 //! pass credentials in files ([`super::authfile`]). Errors name the program
 //! and its subcommand, not the whole command line.
 
-use super::{BuildLog, Error};
+use super::{Answer, BuildLog, Error};
 use crate::host::services;
 use std::collections::VecDeque;
 use std::path::Path;
@@ -173,6 +173,20 @@ impl Cli {
             status: status.to_string(),
             tail: Vec::from(tail).join("\n"),
         })
+    }
+}
+
+/// Runs commands of one engine program and answers their stdout: the seam
+/// through which set-up steps (a buildx builder's creation) are tested
+/// with a recording fake.
+pub trait Runner: Send + Sync {
+    /// Run `args` to completion; its stdout on success.
+    fn run<'a>(&'a self, args: &'a [String]) -> Answer<'a, String>;
+}
+
+impl Runner for Cli {
+    fn run<'a>(&'a self, args: &'a [String]) -> Answer<'a, String> {
+        Box::pin(self.output(args))
     }
 }
 

@@ -255,6 +255,11 @@ impl Docker {
         &self.api
     }
 
+    /// The docker CLI this engine runs (`DOCKER_HOST` set to its daemon).
+    pub fn cli(&self) -> &Cli {
+        &self.cli
+    }
+
     /// Whether the buildx plugin is installed (asked once).
     pub async fn has_buildx(&self) -> bool {
         *self
@@ -390,6 +395,10 @@ impl Engine for Docker {
 
     fn inspect<'a>(&'a self, image: &'a str) -> Answer<'a, Option<ImageInfo>> {
         Box::pin(async move { Ok(self.api.inspect(image).await?) })
+    }
+
+    fn keeps_manifest_lists(&self) -> bool {
+        false
     }
 }
 

@@ -2,9 +2,13 @@
 //! an engine: it keeps local images in memory (built, tagged, given), logs
 //! the output lines it is told to, fails the builds and pushes it is told
 //! to, and records every call in order. Pushes record the registry and user
-//! of their credentials, never the password. Test-only: real engines are
-//! tested against the real programs (tests/engine.rs).
+//! of their credentials, never the password. It keeps manifest lists like
+//! podman, or, [`Recording::without_lists`], only one platform like docker.
+//! [`Script`] is a recording [`Runner`] of CLI commands with canned
+//! answers. Test-only: real engines are tested against the real programs
+//! (tests/engine.rs).
 
+use super::cli::Runner;
 use super::{Answer, BuildLog, BuildSpec, Built, Engine, Error, ImageInfo, RegistryAuth};
 use crate::host::services;
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,7 +39,10 @@ struct State {
     output: Vec<String>,
     failing_builds: BTreeMap<String, Vec<String>>,
     failing_pushes: BTreeSet<String>,
+    /// Pushes that fail this many more times before they work.
+    flaky_pushes: BTreeMap<String, usize>,
     built: usize,
+    no_lists: bool,
 }
 
 /// The fake engine; see the module documentation.
@@ -78,6 +85,18 @@ impl Recording {
         self
     }
 
+    /// The first `times` pushes of `image` fail, later ones work.
+    pub fn flaky_push(self, image: &str, times: usize) -> Recording {
+        self.state().flaky_pushes.insert(image.to_owned(), times);
+        self
+    }
+
+    /// Keep one platform of a multi-platform build, as docker does.
+    pub fn without_lists(self) -> Recording {
+        self.state().no_lists = true;
+        self
+    }
+
     /// Every call so far, in order.
     pub fn calls(&self) -> Vec<Call> {
         self.state().calls.clone()
@@ -101,6 +120,13 @@ impl Recording {
         });
         if state.failing_pushes.contains(image) || !state.images.contains_key(image) {
             return Err(failed("fake push", format!("cannot push `{image}`")));
+        }
+        if let Some(left) = state.flaky_pushes.get_mut(image).filter(|left| **left > 0) {
+            *left -= 1;
+            return Err(failed(
+                "fake push",
+                format!("connection reset pushing `{image}`"),
+            ));
         }
         state.pushed.push(image.to_owned());
         Ok(())
@@ -207,6 +233,71 @@ impl Engine for Recording {
             let mut state = self.state();
             state.calls.push(Call::Exists(image.to_owned()));
             Ok(state.images.contains_key(image))
+        })
+    }
+
+    fn keeps_manifest_lists(&self) -> bool {
+        !self.state().no_lists
+    }
+}
+
+/// A recording [`Runner`]: every command line is kept (arguments joined
+/// by spaces); a command starting with a given prefix answers its canned
+/// stdout, or fails when told to; any other answers nothing.
+#[derive(Debug, Default)]
+pub struct Script {
+    answers: Vec<(Vec<String>, String)>,
+    failing: Vec<Vec<String>>,
+    commands: Mutex<Vec<String>>,
+}
+
+fn owned(args: &[&str]) -> Vec<String> {
+    args.iter().map(|arg| (*arg).to_owned()).collect()
+}
+
+impl Script {
+    pub fn new() -> Script {
+        Script::default()
+    }
+
+    /// Commands starting with `prefix` print `stdout`.
+    pub fn answer(mut self, prefix: &[&str], stdout: &str) -> Script {
+        self.answers.push((owned(prefix), stdout.to_owned()));
+        self
+    }
+
+    /// Commands starting with `prefix` fail.
+    pub fn failing(mut self, prefix: &[&str]) -> Script {
+        self.failing.push(owned(prefix));
+        self
+    }
+
+    /// Every command so far, in order.
+    pub fn commands(&self) -> Vec<String> {
+        self.commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl Runner for Script {
+    fn run<'a>(&'a self, args: &'a [String]) -> Answer<'a, String> {
+        Box::pin(async move {
+            let line = args.join(" ");
+            self.commands
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(line.clone());
+            if self.failing.iter().any(|prefix| args.starts_with(prefix)) {
+                return Err(failed(&format!("fake {line}"), "told to fail".into()));
+            }
+            Ok(self
+                .answers
+                .iter()
+                .find(|(prefix, _)| args.starts_with(prefix))
+                .map(|(_, stdout)| stdout.clone())
+                .unwrap_or_default())
         })
     }
 }

@@ -5,7 +5,9 @@
 //! build` CLI for builds, buildx detected and optional), [`podman::Podman`]
 //! and [`buildah::Buildah`] (their CLIs; `--platform … --manifest` for
 //! multi-platform builds), and [`fake::Recording`] for unit tests of the
-//! commands that drive an engine.
+//! commands that drive an engine. A docker multi-platform build needs a
+//! `docker-container` builder: [`buildx::Builder`] creates and removes
+//! one through the [`cli::Runner`] seam (tested with [`fake::Script`]).
 //!
 //! The engines' CLIs own `.dockerignore`, BuildKit and multi-arch; this
 //! module only turns a spec into their arguments and their answers into
@@ -16,6 +18,7 @@
 
 pub mod authfile;
 pub mod buildah;
+pub mod buildx;
 pub mod cli;
 pub mod docker;
 #[cfg(test)]
@@ -166,6 +169,9 @@ pub enum Error {
     },
     #[error(transparent)]
     Docker(#[from] docker::Error),
+    /// A scratch file of an engine step could not be written.
+    #[error(transparent)]
+    File(#[from] crate::fs::Error),
 }
 
 /// What an engine method answers, some time later.
@@ -194,6 +200,13 @@ pub trait Engine: Send + Sync {
     /// Whether the local `image` exists.
     fn exists<'a>(&'a self, image: &'a str) -> Answer<'a, bool> {
         Box::pin(async move { Ok(self.inspect(image).await?.is_some()) })
+    }
+
+    /// Whether a multi-platform build stays in local storage as a manifest
+    /// list (podman, buildah). Docker's daemon keeps one platform only: a
+    /// docker multi-platform build must push the list as it builds it.
+    fn keeps_manifest_lists(&self) -> bool {
+        true
     }
 }
 

@@ -3,7 +3,8 @@
 //! [/path]` values, not URLs (buildkit's format). The file is what a custom
 //! buildx builder gets through `--config`; the default docker builder does
 //! not read it. Site keys (`ca`, `http`, `insecure`, other registries) and
-//! comments are kept. Pure: no file I/O.
+//! comments are kept. [`trust`] adds a registry's CA (`ca`) for the
+//! builder of a docker multi-platform build. Pure: no file I/O.
 
 use super::Error;
 use super::registries_conf::Mirror;
@@ -13,26 +14,44 @@ use toml_edit::{Array, Value, value};
 /// Apply the mirrors to the file's text (`None`: it does not exist);
 /// returns the new text, byte-identical when nothing changed.
 pub fn edit(file: &str, text: Option<&str>, mirrors: &[Mirror]) -> Result<String, Error> {
+    let entries: Vec<(&str, &str, &str)> = mirrors
+        .iter()
+        .map(|m| (m.prefix.as_str(), "mirrors", m.location.as_str()))
+        .collect();
+    put_first_in_registries(file, text, &entries)
+}
+
+/// Trust the CA file `ca` for `registry` (`host:port`): first in
+/// `[registry."<registry>"] ca`. buildx copies the files a builder's
+/// config names into the builder, so `ca` is a path on this machine.
+pub fn trust(file: &str, text: Option<&str>, registry: &str, ca: &str) -> Result<String, Error> {
+    put_first_in_registries(file, text, &[(registry, "ca", ca)])
+}
+
+/// For each `(registry, key, value)`, put `value` first in the list
+/// `[registry."<registry>"] <key>`.
+fn put_first_in_registries(
+    file: &str,
+    text: Option<&str>,
+    entries: &[(&str, &str, &str)],
+) -> Result<String, Error> {
     let original = text.unwrap_or("");
     let mut doc = parse(file, original)?;
     comments_first(&mut doc);
     let registry = table_mut(doc.as_table_mut(), "registry", file, "registry")?;
-    for mirror in mirrors {
-        let what = format!("registry.\"{}\"", mirror.prefix);
-        let table = table_mut(registry, &mirror.prefix, file, &what)?;
+    for (prefix, key, location) in entries {
+        let what = format!("registry.\"{prefix}\"");
+        let table = table_mut(registry, prefix, file, &what)?;
         table.set_implicit(false);
-        let list = table
-            .entry("mirrors")
-            .or_insert_with(|| value(Array::new()));
+        let list = table.entry(key).or_insert_with(|| value(Array::new()));
         let Some(array) = list.as_array_mut().filter(|a| a.iter().all(Value::is_str)) else {
             return Err(Error::Unsupported {
                 file: file.to_owned(),
-                message: format!("`{what}.mirrors` must be a list of strings"),
+                message: format!("`{what}.{key}` must be a list of strings"),
             });
         };
-        let location = mirror.location.as_str();
-        put_first(array, Value::from(location), |v| {
-            v.as_str() == Some(location)
+        put_first(array, Value::from(*location), |v| {
+            v.as_str() == Some(*location)
         });
     }
     if registry.is_empty() {
@@ -72,6 +91,30 @@ mod tests {
         assert_eq!(
             edit("b.toml", Some(&out), &Mirror::examples()).unwrap(),
             out
+        );
+    }
+
+    #[test]
+    fn a_registry_ca_goes_first_once() {
+        let mirrored = edit("b.toml", None, &Mirror::examples()).unwrap();
+        let reg = "zuul-jobs.buildset-registry:5000";
+        let out = trust("b.toml", Some(&mirrored), reg, "/tmp/x/ca.crt").unwrap();
+        assert!(out.starts_with(&mirrored), "{out}");
+        assert!(
+            out.ends_with(&format!(
+                "\n[registry.\"{reg}\"]\nca = [\"/tmp/x/ca.crt\"]\n"
+            )),
+            "{out}"
+        );
+        assert_eq!(
+            trust("b.toml", Some(&out), reg, "/tmp/x/ca.crt").unwrap(),
+            out
+        );
+        let err = trust("b.toml", Some("[registry.\"r:1\"]\nca = 1\n"), "r:1", "/c").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`registry.\"r:1\".ca` must be a list"),
+            "{err}"
         );
     }
 

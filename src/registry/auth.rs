@@ -7,6 +7,7 @@
 //! it does not send registry requests (the transport does) and never logs
 //! or formats a password or token.
 
+use super::advice::Advice;
 use super::credentials::Credential;
 use super::retry::{Failed, RetryPolicy, retry, retry_after};
 use super::{Error, show_url};
@@ -106,6 +107,11 @@ impl Scopes {
         Scopes(vec![format!("repository:{repository}:pull,push")])
     }
 
+    /// `repository:<repo>:delete` (a tag or manifest DELETE).
+    pub fn delete(repository: &str) -> Scopes {
+        Scopes(vec![format!("repository:{repository}:delete")])
+    }
+
     /// These scopes plus `pull` on `repository` (a mount's source).
     pub fn and_pull(&self, repository: &str) -> Scopes {
         let mut scopes = self.clone();
@@ -165,6 +171,8 @@ pub struct Authenticator {
     registry: String,
     credential: Option<Credential>,
     state: Mutex<State>,
+    /// For errors that say what to do.
+    advice: Advice,
 }
 
 #[derive(Deserialize)]
@@ -178,11 +186,12 @@ struct TokenReply {
 }
 
 impl Authenticator {
-    pub fn new(registry: &str, credential: Option<Credential>) -> Authenticator {
+    pub fn new(registry: &str, credential: Option<Credential>, advice: Advice) -> Authenticator {
         Authenticator {
             registry: registry.to_owned(),
             credential,
             state: Mutex::new(State::default()),
+            advice,
         }
     }
 
@@ -400,7 +409,7 @@ impl Authenticator {
         let response = request
             .send()
             .await
-            .map_err(|err| Error::transport("GET", &url, &err))?;
+            .map_err(|err| Error::transport("GET", &url, &err, &self.advice))?;
         let status = response.status();
         if status.is_success() {
             let reply: TokenReply = response.json().await.map_err(|err| Error::Protocol {
@@ -431,6 +440,7 @@ impl Authenticator {
                     "the token service refused the credentials for `{}`",
                     scopes.key()
                 ),
+                advice: self.advice.unauthorized(),
             }
             .into());
         }
@@ -519,6 +529,7 @@ mod tests {
         let auth = Authenticator::new(
             "reg:5000",
             Some(Credential::basic("zuul", Secret::new("pw"))),
+            Advice::default(),
         );
         let scopes = Scopes::pull("a");
         assert!(auth.header(&scopes).is_none());

@@ -146,6 +146,29 @@ impl ImageSpec {
         Ok(())
     }
 
+    /// An image given by flags: `value` holds the list's keys (`repository`,
+    /// `tags`, …), `tags` defaulting to `latest` when empty. Errors name
+    /// the flag (`--tag` for a tag, else `--repository`).
+    pub fn from_flags(mut value: serde_json::Value) -> Result<ImageSpec, Error> {
+        if value["tags"].as_array().is_none_or(Vec::is_empty) {
+            value["tags"] = serde_json::json!(["latest"]);
+        }
+        let spec: ImageSpec = serde_json::from_value(value).map_err(|err| Error::Flag {
+            flag: "--repository".into(),
+            message: err.to_string(),
+        })?;
+        spec.validate().map_err(|(field, message)| Error::Flag {
+            flag: if field.starts_with("tags") {
+                "--tag"
+            } else {
+                "--repository"
+            }
+            .into(),
+            message,
+        })?;
+        Ok(spec)
+    }
+
     /// Where this image lives in the buildset registry.
     pub fn buildset_path(&self) -> String {
         reference::buildset_path(&self.repository)

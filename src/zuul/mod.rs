@@ -8,6 +8,7 @@
 //! file; nothing here talks to a registry, an engine or the host.
 
 pub mod artifacts;
+pub mod builds;
 mod de;
 pub mod images;
 pub mod inputs;
@@ -33,8 +34,22 @@ pub enum Error {
     NotMapping { file: String, found: String },
     #[error("`-e {0}` is not KEY=VALUE")]
     ExtraVar(String),
+    /// `-e a.b=value`: `-e` sets top-level variables only.
+    #[error(
+        "`-e {key}=…`: `-e` sets top-level variables, not keys inside them; give the whole mapping, `-e '{example}'` (it replaces all of `{top}`), or put `{key}` in a file for `--vars FILE`"
+    )]
+    NestedExtraVar {
+        key: String,
+        top: String,
+        example: String,
+    },
     #[error("missing variable `{name}` (needed by `{command}`)")]
     Missing { name: String, command: String },
+    /// `buildset_registry` is neither a variable nor in the results file.
+    #[error(
+        "missing variable `buildset_registry` (needed by `{command}`): it is not among the variables{looked}; pass it in a private file with `--vars FILE` (`buildset_registry: {{host, port, username, password, cert}}`, what `run-buildset-registry` returns), or run `run-buildset-registry --results FILE` earlier in the job and give this command the same `--results FILE`"
+    )]
+    NoBuildsetRegistry { command: String, looked: String },
     #[error("`{path}`{}: {message}", origin.as_ref().map(|o| format!(" (from {o})")).unwrap_or_default())]
     Invalid {
         path: String,
@@ -48,6 +63,20 @@ pub enum Error {
     /// A flag's value cannot be used (`--tag`, `--docker-host`).
     #[error("`{flag}`: {message}")]
     Flag { flag: String, message: String },
+    /// A repository the credentials' `repository` pattern does not permit
+    /// (the roles' `<repo> not permitted by <regex>`).
+    #[error("`{repository}` not permitted by `{regex}` (`{var}.repository`)")]
+    NotPermitted {
+        repository: String,
+        regex: String,
+        var: String,
+    },
+    /// `container_registry_credentials` is defined without an entry for an
+    /// image's registry (the roles' `<registry> credentials not found`).
+    #[error(
+        "`{registry}` credentials not found in `container_registry_credentials` (needed by `{image}`)"
+    )]
+    CredentialsNotFound { registry: String, image: String },
     /// A default comes from `HOME`, which is not set.
     #[error("HOME is not set, so there is no default {what}: {hint}")]
     HomeUnset { what: String, hint: String },

@@ -26,6 +26,12 @@ pub fn temp_tag(zuul: &Zuul, tag: &str) -> Result<String, Error> {
     Ok(format!("{}{tag}", temp_tag_prefix(zuul)?))
 }
 
+/// The temporary tags `promote-image` cleans up by default:
+/// `^change_.*$|^<pipeline>_.*$` (the pipeline name taken literally).
+pub fn cleanup_pattern(pipeline: &str) -> String {
+    format!("^change_.*$|^{}_.*$", regex::escape(pipeline))
+}
+
 /// The tag in the intermediate registry: `<zuul.build>_<tag>`.
 pub fn intermediate_tag(build: &str, tag: &str) -> String {
     format!("{build}_{tag}")
@@ -87,6 +93,12 @@ mod tests {
             assert_eq!(temp_tag(&zuul(change, pipeline), tag).unwrap(), want);
         }
         assert!(temp_tag(&zuul(None, None), "x").is_err());
+    }
+
+    #[test]
+    fn cleanup_patterns() {
+        assert_eq!(cleanup_pattern("promote"), "^change_.*$|^promote_.*$");
+        assert_eq!(cleanup_pattern("a.b"), "^change_.*$|^a\\.b_.*$");
     }
 
     #[test]

@@ -140,6 +140,15 @@ pub struct DockerCredentials {
     /// A regular expression (search semantics) every repository must match.
     #[serde(default)]
     pub repository: Option<String>,
+    /// zuul-image's addition: what kind of registry `docker_registry` is
+    /// (`docker`, `quay` or `registry`), as in
+    /// `container_registry_credentials`; inferred from the name when unset.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// zuul-image's addition: a CA, or the registry's own self-signed
+    /// certificate (PEM), to trust for `docker_registry`.
+    #[serde(default)]
+    pub cert: Option<String>,
 }
 
 /// One entry of `container_registry_credentials`.
@@ -157,6 +166,47 @@ pub struct RegistryCredentials {
     pub kind: Option<String>,
     #[serde(default)]
     pub api_url: Option<String>,
+    /// zuul-image's addition: a CA, or the registry's own self-signed
+    /// certificate (PEM), to trust for this registry.
+    #[serde(default)]
+    pub cert: Option<String>,
+}
+
+/// Which API deletes and lists a final registry's tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryKind {
+    /// Docker Hub: the Hub web API (`hub.docker.com`).
+    DockerHub,
+    /// quay.io (or a Quay installation): its `/api/v1` with an `api_token`.
+    Quay,
+    /// Any other registry: the distribution API only.
+    Oci,
+}
+
+impl RegistryKind {
+    /// The kind a credentials entry names in `type` (`docker`, `quay`,
+    /// `registry`), else the one its name implies: `quay.io` in it is
+    /// Quay, `docker.io` (or no registry at all) is Docker Hub, anything
+    /// else a plain OCI registry. `Err` carries the message for a `type`
+    /// that is none of these.
+    pub fn of(explicit: Option<&str>, registry: &str) -> Result<RegistryKind, String> {
+        match explicit.map(str::trim) {
+            Some("docker") => Ok(RegistryKind::DockerHub),
+            Some("quay") => Ok(RegistryKind::Quay),
+            Some("registry" | "oci") => Ok(RegistryKind::Oci),
+            Some(other) => Err(format!(
+                "unknown registry type `{other}`: expected `docker`, `quay` or `registry`"
+            )),
+            None if registry.contains("quay.io") => Ok(RegistryKind::Quay),
+            None if registry.is_empty()
+                || registry.contains("docker.io")
+                || registry == "registry.hub.docker.com" =>
+            {
+                Ok(RegistryKind::DockerHub)
+            }
+            None => Ok(RegistryKind::Oci),
+        }
+    }
 }
 
 /// `container_registry_credentials`: registry name to credentials.
@@ -222,6 +272,25 @@ mod tests {
                 .to_string();
             assert!(err.starts_with(want), "{value}: {err}");
         }
+    }
+
+    #[test]
+    fn registry_kinds() {
+        for (explicit, registry, want) in [
+            (None, "quay.io", RegistryKind::Quay),
+            (None, "quay.io:443", RegistryKind::Quay),
+            (None, "docker.io", RegistryKind::DockerHub),
+            (None, "registry-1.docker.io", RegistryKind::DockerHub),
+            (None, "", RegistryKind::DockerHub),
+            (None, "127.0.0.1:5000", RegistryKind::Oci),
+            (Some("quay"), "127.0.0.1:5000", RegistryKind::Quay),
+            (Some("docker"), "127.0.0.1:5000", RegistryKind::DockerHub),
+            (Some("registry"), "quay.io", RegistryKind::Oci),
+        ] {
+            assert_eq!(RegistryKind::of(explicit, registry).unwrap(), want);
+        }
+        let err = RegistryKind::of(Some("gcr"), "gcr.io").unwrap_err();
+        assert!(err.contains("`gcr`"), "{err}");
     }
 
     #[test]

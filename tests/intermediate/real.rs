@@ -26,20 +26,8 @@ fn buildset_var(registry: &BuildsetRegistry) -> Value {
 
 /// The raw manifest at `reference`, through skopeo (an independent client).
 pub(super) fn raw_manifest(registry: &impl TestRegistry, reference: &str) -> Vec<u8> {
-    let output = Command::new("skopeo")
-        .args(["inspect", "--raw", "--cert-dir"])
-        .arg(registry.cert_dir())
-        .arg("--authfile")
-        .arg(registry.auth_file())
-        .arg(format!("docker://{}/{reference}", registry.address()))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "skopeo inspect {reference}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
+    images::raw_manifest(registry, reference)
+        .unwrap_or_else(|| panic!("skopeo cannot read `{reference}`"))
 }
 
 /// Pull every platform with skopeo into a layout: proves the blobs are there

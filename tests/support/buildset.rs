@@ -123,6 +123,31 @@ impl BuildsetRegistry {
         self.docker_certs = Some(dir);
     }
 
+    /// What the registry holds under `repository:tag` (a tag or a
+    /// digest), read with our own client; panics when it is not there.
+    pub async fn manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> zuul_image::registry::manifests::Manifest {
+        use zuul_image::registry::auth::Scopes;
+        use zuul_image::registry::credentials::Credential;
+        use zuul_image::registry::{Registry, RegistryOptions};
+        use zuul_image::secret::Secret;
+        let mut options = RegistryOptions::new(self.address());
+        options.ca_pems = vec![("buildset CA".into(), self.ca_pem.clone())];
+        options.certs_dirs = Vec::new();
+        options.credential = Some(Credential::basic(
+            &self.username,
+            Secret::new(self.password.clone()),
+        ));
+        let client = Registry::new(options).unwrap();
+        client
+            .get_manifest(repository, reference, &Scopes::pull(repository))
+            .await
+            .unwrap_or_else(|err| panic!("{repository}:{reference} is not in the registry: {err}"))
+    }
+
     /// The registry's log.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.root.path().join("run/registry.log")).unwrap_or_default()

@@ -30,11 +30,19 @@ pub struct Distribution {
 pub struct Options {
     /// Require htpasswd credentials.
     pub auth: bool,
+    /// Log every request (`registry.log`, see [`Distribution::requests`]).
+    pub access_log: bool,
+    /// Require a client certificate signed by its CA (`http.tls.clientcas`).
+    pub client_certs: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { auth: true }
+        Options {
+            auth: true,
+            access_log: false,
+            client_certs: false,
+        }
     }
 }
 
@@ -108,16 +116,25 @@ impl Distribution {
         } else {
             String::new()
         };
+        let client_cas = if options.client_certs {
+            format!(
+                "    clientcas:\n      - {}/trust/ca.crt\n",
+                dir.path().display()
+            )
+        } else {
+            String::new()
+        };
         // `addr` quoted: a bare `[::1]:port` is a YAML flow sequence.
         let config = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n\
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: {quiet}\n\
              storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n\
              http:\n  addr: \"{addr}\"\n  secret: {secret}\n  tls:\n    certificate: {dir}/server.crt\n    key: {dir}/server.key\n\
-             {auth}",
+             {client_cas}{auth}",
             root = dir.path().join("storage").display(),
             addr = SocketAddr::new(ip, port),
             dir = dir.path().display(),
             secret = hex_secret(),
+            quiet = !options.access_log,
         );
         std::fs::write(dir.path().join("config.yml"), config).unwrap();
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
@@ -189,6 +206,29 @@ impl Distribution {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("ca.crt"), &self.certs.ca_pem).unwrap();
         self.docker_certs = Some(dir);
+    }
+
+    /// `METHOD path` of every request logged so far (with
+    /// [`Options::access_log`]).
+    pub fn requests(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter_map(|line| {
+                // `127.0.0.1 - - [date] "GET /v2/ HTTP/2.0" 200 …`
+                let request = line.split("] \"").nth(1)?;
+                let mut parts = request.split(' ');
+                Some(format!("{} {}", parts.next()?, parts.next()?))
+            })
+            .collect()
+    }
+
+    /// Where its storage keeps `repository`'s tags (one directory each).
+    pub fn tags_dir(&self, repository: &str) -> PathBuf {
+        self.dir
+            .path()
+            .join("storage/docker/registry/v2/repositories")
+            .join(repository)
+            .join("_manifests/tags")
     }
 
     /// The registry's log, for assertions and failure messages.

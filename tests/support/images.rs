@@ -238,3 +238,18 @@ pub fn busybox_context(dir: &Path) -> PathBuf {
     .unwrap();
     dir.to_owned()
 }
+
+/// The raw manifest at `docker://<registry>/<reference>` through skopeo
+/// (an independent client); `None` when skopeo cannot read it (no such
+/// tag).
+pub fn raw_manifest(registry: &impl super::TestRegistry, reference: &str) -> Option<Vec<u8>> {
+    let output = Command::new("skopeo")
+        .args(["inspect", "--raw", "--cert-dir"])
+        .arg(registry.cert_dir())
+        .arg("--authfile")
+        .arg(registry.auth_file())
+        .arg(format!("docker://{}/{reference}", registry.address()))
+        .output()
+        .unwrap();
+    output.status.success().then_some(output.stdout)
+}

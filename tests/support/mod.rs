@@ -9,7 +9,9 @@
 //! - [`real_host`] holds the test's changes to the machine's own files and
 //!   undoes them on drop;
 //! - [`images`] makes FROM-scratch images: OCI layouts for skopeo, build
-//!   contexts for docker.
+//!   contexts for docker;
+//! - [`web_apis`] stands in for Docker Hub's and Quay's web APIs in front
+//!   of a real distribution.
 
 #![allow(dead_code)]
 
@@ -26,6 +28,7 @@ pub mod proxy;
 pub mod real_host;
 pub mod served;
 pub mod tls;
+pub mod web_apis;
 
 use assert_cmd::Command;
 use std::path::Path;

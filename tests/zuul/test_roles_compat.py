@@ -276,7 +276,9 @@ class RolesCompatUnderZuul(AnsibleZuulTestCase):
         self.assertEqual(headers['Docker-Content-Digest'], digest)
         with open(os.path.join(NODE_HOME,
                                'zuul-output/logs/buildset-registry.log')) as f:
-            self.assertIn('registry listening on [::]:5002', f.read())
+            # The role's buildset_registry_host (ansible_host, an address
+            # of the node) is where it listens, not every interface.
+            self.assertIn('registry listening on 127.0.0.1:5002', f.read())
         self.assertNodeVarsFilesPrivate()
 
     def test_failing_command_is_visible(self):

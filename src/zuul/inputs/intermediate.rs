@@ -119,27 +119,8 @@ impl Push {
 }
 
 /// The image `--repository` and `--tag` name.
-fn flag_image(repository: &str, tags: &[String]) -> Result<ImageSpec, Error> {
-    let tags = if tags.is_empty() {
-        vec!["latest".to_owned()]
-    } else {
-        tags.to_vec()
-    };
-    let spec: ImageSpec = serde_json::from_value(json!({"repository": repository, "tags": tags}))
-        .map_err(|err| Error::Flag {
-        flag: "--repository/--tag".into(),
-        message: err.to_string(),
-    })?;
-    spec.validate().map_err(|(field, message)| Error::Flag {
-        flag: if field.starts_with("tags") {
-            "--tag"
-        } else {
-            "--repository"
-        }
-        .into(),
-        message,
-    })?;
-    Ok(spec)
+pub(super) fn flag_image(repository: &str, tags: &[String]) -> Result<ImageSpec, Error> {
+    ImageSpec::from_flags(json!({"repository": repository, "tags": tags}))
 }
 
 /// `pull-from-intermediate`'s input.
