@@ -1,5 +1,6 @@
 //! Secrets: every command at `-vv` with known passwords in its variables
-//! (the buildset registry's, the intermediate registry's, `docker_credentials`,
+//! (the buildset registry's, the intermediate registry's, `docker_credentials`
+//! for a final registry upload-image and promote-image publish to,
 //! `container_registry_credentials`, and `registry.yaml` users for `registry
 //! serve`). A run fails when a password, or `user:password` in base64,
 //! appears in stdout outside `secret_data`, in stderr, in the argv or
@@ -14,6 +15,7 @@ use crate::support::buildset::BuildsetRegistry;
 use crate::support::distribution::Distribution;
 use crate::support::images;
 use crate::support::load::report;
+use crate::support::real_host::HostsAlias;
 use crate::support::served::random_password;
 use crate::support::{REAL, free_port};
 use base64::Engine;
@@ -30,9 +32,10 @@ const BUILD: &str = "5ec2e75ec2e75ec2e75ec2e75ec2e75e";
 struct Case {
     name: &'static str,
     args: Vec<String>,
-    /// Whether it must succeed (the stubs of commands not built yet fail;
-    /// their error output is checked all the same).
+    /// Whether it must succeed.
     succeeds: bool,
+    /// Environment variables it runs with (an engine's private storage).
+    env: Vec<(String, String)>,
     /// Stop it after this long with SIGTERM (servers), else wait.
     stop_after: Option<Duration>,
     /// Logins to send it while it runs (a server's port, and `user:password`
@@ -45,6 +48,7 @@ fn case(name: &'static str, args: &[&str]) -> Case {
         name,
         args: args.iter().map(|arg| (*arg).to_owned()).collect(),
         succeeds: true,
+        env: Vec::new(),
         stop_after: None,
         logins: None,
     }
@@ -127,6 +131,7 @@ fn run(case: &Case, home: &Path, marker: &str) -> Seen {
         .env_remove("DOCKER_HOST")
         .env("HOME", home)
         .env("NO_COLOR", "1")
+        .envs(case.env.iter().map(|(key, value)| (key, value)))
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out).unwrap())
         .stderr(std::fs::File::create(&err).unwrap())
@@ -276,13 +281,14 @@ fn no_command_at_vv_shows_a_password() {
     let layout = images::image_layout(&work.path().join("layout"), &images::Image::busybox());
     buildset.push(&layout, "example/app:latest");
 
-    let docker_password = format!("docker-{}", random_password());
+    // The final registry upload-image and promote-image publish to.
+    let target = Distribution::start();
     let registry_password = format!("quay-{}", random_password());
     let yaml_password = format!("yaml-{}", random_password());
     let mut secrets = vec![
         (buildset.username.clone(), buildset.password.clone()),
         (intermediate.username.clone(), intermediate.password.clone()),
-        ("dockeruser".to_owned(), docker_password.clone()),
+        (target.username.clone(), target.password.clone()),
         ("quayuser".to_owned(), registry_password.clone()),
         ("yamluser".to_owned(), yaml_password.clone()),
     ];
@@ -290,7 +296,9 @@ fn no_command_at_vv_shows_a_password() {
         "zuul": {"build": BUILD, "pipeline": "gate", "change": "1", "patchset": "1"},
         "buildset_registry": buildset.value,
         "intermediate_registry": intermediate.intermediate_registry_var(),
-        "docker_credentials": {"username": "dockeruser", "password": docker_password},
+        "docker_credentials": {
+            "username": target.username, "password": target.password, "cert": target.certs.ca_pem,
+        },
         "container_registry_credentials": {"quay.io": {"username": "quayuser", "password": registry_password}},
         "container_images": [{"repository": "example/app", "tags": ["latest"]}],
     });
@@ -309,6 +317,27 @@ fn no_command_at_vv_shows_a_password() {
             "listen: 127.0.0.1:{serve_port}\nroot: storage\nusers:\n  - name: yamluser\n    password: {yaml_password}\n    access: write\n"
         ),
     );
+    // A build context and a private containers-storage for buildah.
+    let build_dir = work.path().join("build");
+    std::fs::create_dir_all(build_dir.join("app")).unwrap();
+    std::fs::copy("/bin/busybox", build_dir.join("app/busybox")).unwrap();
+    std::fs::write(
+        build_dir.join("app/Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\n",
+    )
+    .unwrap();
+    let engine_storage = work.path().join("engine");
+    let storage_conf = engine_storage.join("storage.conf");
+    std::fs::create_dir_all(&engine_storage).unwrap();
+    std::fs::write(
+        &storage_conf,
+        format!(
+            "[storage]\ndriver = \"vfs\"\ngraphroot = \"{0}/storage\"\nrunroot = \"{0}/run\"\n",
+            engine_storage.display()
+        ),
+    )
+    .unwrap();
+    let _alias = HostsAlias::add("127.0.0.1\tzuul-jobs.buildset-registry\n");
     let bsr_root = work.path().join("bsr");
     let bsr_port = free_port().to_string();
     let results = work.path().join("results.json");
@@ -359,20 +388,33 @@ fn no_command_at_vv_shows_a_password() {
                 &["registry", "serve", "--config", &serve_config],
             )
         },
-        // Not built yet on this branch: their errors are checked all the
-        // same; drop `succeeds: false` once they are.
         Case {
-            succeeds: false,
-            ..case("build-image", &["--vars", &file, "build-image"])
+            env: vec![
+                (
+                    "CONTAINERS_STORAGE_CONF".into(),
+                    storage_conf.display().to_string(),
+                ),
+                ("BUILDAH_ISOLATION".into(), "chroot".into()),
+            ],
+            ..case(
+                "build-image",
+                &[
+                    "--vars",
+                    &file,
+                    "build-image",
+                    "--work-dir",
+                    &build_dir.display().to_string(),
+                ],
+            )
         },
-        Case {
-            succeeds: false,
-            ..case("upload-image", &["--vars", &file, "upload-image"])
-        },
-        Case {
-            succeeds: false,
-            ..case("promote-image", &["--vars", &file, "promote-image"])
-        },
+        case(
+            "upload-image",
+            &["--vars", &file, "upload-image", "--family", "docker"],
+        ),
+        case(
+            "promote-image",
+            &["--vars", &file, "promote-image", "--family", "docker"],
+        ),
     ];
 
     let mut rows = Vec::new();
@@ -382,6 +424,21 @@ fn no_command_at_vv_shows_a_password() {
             let returned: Value =
                 serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
             vars["zuul"]["artifacts"] = returned["data"]["zuul"]["artifacts"].clone();
+            vars_file(&vars);
+        }
+        if case.name == "build-image" {
+            // buildah builds and pushes an image of its own to the
+            // buildset registry.
+            vars["container_images"] = json!([
+                {"context": "app", "repository": "quay.io/example/built", "tags": ["latest"]},
+            ]);
+            vars["container_command"] = json!("buildah");
+            vars_file(&vars);
+        }
+        if case.name == "upload-image" {
+            // The docker family publishes the tested image to `target`.
+            vars["docker_registry"] = json!(target.address());
+            vars["docker_images"] = json!([{"repository": "example/app", "tags": ["latest"]}]);
             vars_file(&vars);
         }
         let seen = run(case, &home, &bsr_root.display().to_string());
@@ -414,6 +471,10 @@ fn no_command_at_vv_shows_a_password() {
             files
         ));
     }
+    assert!(
+        images::raw_manifest(&target, "example/app:latest").is_some(),
+        "upload-image and promote-image published example/app:latest"
+    );
     let _ = Command::new(assert_cmd::cargo::cargo_bin("zuul-image"))
         .args(["registry", "stop", "--root"])
         .arg(&bsr_root)
@@ -433,6 +494,7 @@ fn case_of_ps() -> Case {
         name: "run-buildset-registry (detached processes)",
         args: vec!["--version".into()],
         succeeds: true,
+        env: Vec::new(),
         stop_after: None,
         logins: None,
     }
