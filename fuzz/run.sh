@@ -57,6 +57,8 @@ seed() {  # target, find arguments
   done
 }
 seed daemon_json -name daemon.json
+seed ensure_docker_json -name daemon.json
+seed auth_json \( -name auth.json -o -name config.json \)
 seed registries_conf -name registries.conf
 seed buildkitd -name buildkitd.toml
 seed hosts_toml \( -name hosts.toml -o -name config.toml \)
