@@ -25,8 +25,10 @@ seconds=300
 # optimised ASan build of the crate and its ~290 dependencies takes 15+
 # minutes on two cores, the debug one a few; five seconds of fuzzing need
 # no speed. The two builds live side by side in fuzz/target/.
+# cargo-fuzz's default build: optimised, with debug assertions and
+# overflow checks (its `--release` would drop them, and rebuild everything).
 sanitizer=address
-profile=(--release)
+profile=()
 profile_dir=release
 if [ "${1:-}" = --smoke ]; then
   seconds=5
@@ -76,7 +78,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo fuzz list)
 
 started=$SECONDS
-say "building ${#targets[@]} targets (${profile[*]}, sanitizer: $sanitizer)"
+say "building ${#targets[@]} targets (${profile[*]:-optimised}, sanitizer: $sanitizer)"
 cargo fuzz build "${profile[@]}" -s "$sanitizer" >corpus/build.log 2>&1 || {
   tail -40 corpus/build.log >&2
   exit 1
