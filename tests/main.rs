@@ -25,6 +25,7 @@ mod real_zuul;
 mod registry;
 mod registry_limits;
 mod registry_links;
+mod reliability;
 mod results;
 mod roles_compat;
 mod run_buildset_registry;

@@ -20,6 +20,7 @@ use tower::ServiceExt;
 
 mod auth;
 mod blob_links;
+mod hostile;
 mod manifest_tags;
 mod prune_race;
 mod stalled_uploads;
@@ -83,13 +84,21 @@ fn registry_full(
     anonymous_read: bool,
     limits: Limits,
 ) -> Registry {
+    let signer = Signer::random(Duration::from_secs(60));
+    registry_signed(dir, users, anonymous_read, limits, signer)
+}
+
+/// [`registry_full`] issuing and checking tokens with `signer`.
+fn registry_signed(
+    dir: tempfile::TempDir,
+    users: HashMap<String, User>,
+    anonymous_read: bool,
+    limits: Limits,
+    signer: Signer,
+) -> Registry {
     let storage = Storage::open(dir.path()).unwrap();
-    let auth = Auth::new(
-        users,
-        anonymous_read,
-        Signer::random(Duration::from_secs(60)),
-    )
-    .with_failed_login_limit(limits.failed_logins_per_minute);
+    let auth = Auth::new(users, anonymous_read, signer)
+        .with_failed_login_limit(limits.failed_logins_per_minute);
     let state = Arc::new(State::new(storage.clone(), auth, None, true).with_limits(limits));
     Registry {
         app: router(state.clone()),

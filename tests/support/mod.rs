@@ -21,9 +21,12 @@ pub mod distribution;
 pub mod docker;
 pub mod fixtures;
 pub mod images;
+pub mod load;
 pub mod own_containerd;
 pub mod own_dockerd;
+pub mod proxy;
 pub mod real_host;
+pub mod served;
 pub mod tls;
 pub mod web_apis;
 
