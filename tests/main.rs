@@ -27,6 +27,7 @@ mod registry_limits;
 mod registry_links;
 mod registry_s3;
 mod registry_s3_faults;
+mod reliability;
 mod results;
 mod roles_compat;
 mod run_buildset_registry;

@@ -142,4 +142,22 @@ done
 [ "$status" = 200 ] || [ "$status" = 409 ] || { cat "$work/weed/weed.log" >&2; exit 1; }
 
 say "cargo test -- --include-ignored"
-cargo test -- --include-ignored "$@"
+# The reliability suite (tests/reliability/) runs after the rest, one test
+# at a time: its load and kill tests keep both cores busy, which would
+# disturb the timing-sensitive tests beside them.
+cargo test -- --include-ignored --skip reliability:: "$@"
+if [ $# -eq 0 ] || [[ "$*" == *reliability* ]]; then
+  say "cargo test reliability:: -- --include-ignored --test-threads=1 (short pass; tests/soak/run.sh is the long one)"
+  reliability_started=$SECONDS
+  cargo test --test main -- --include-ignored --test-threads=1 --nocapture "${@:-reliability::}"
+  say "reliability suite in $((SECONDS - reliability_started)) s"
+fi
+
+# Fuzz smoke pass: every cargo-fuzz target for a few seconds (fuzz/run.sh
+# runs them for longer on demand).
+if [ $# -eq 0 ]; then
+  say "fuzz/run.sh --smoke"
+  fuzz_started=$SECONDS
+  fuzz/run.sh --smoke
+  say "fuzz smoke pass in $((SECONDS - fuzz_started)) s"
+fi

@@ -51,6 +51,7 @@ macro_rules! on_both_stores {
 
 mod auth;
 mod blob_links;
+mod hostile;
 mod manifest_tags;
 mod prune_race;
 mod s3_replicas;
@@ -133,12 +134,22 @@ fn assemble(
     anonymous_read: bool,
     limits: Limits,
 ) -> Registry {
-    let auth = Auth::new(
-        users,
-        anonymous_read,
-        Signer::random(Duration::from_secs(60)),
-    )
-    .with_failed_login_limit(limits.failed_logins_per_minute);
+    let signer = Signer::random(Duration::from_secs(60));
+    assemble_signed(storage, fs, dir, users, anonymous_read, limits, signer)
+}
+
+/// [`assemble`] issuing and checking tokens with `signer`.
+fn assemble_signed(
+    storage: Storage,
+    fs: Option<Root>,
+    dir: tempfile::TempDir,
+    users: HashMap<String, User>,
+    anonymous_read: bool,
+    limits: Limits,
+    signer: Signer,
+) -> Registry {
+    let auth = Auth::new(users, anonymous_read, signer)
+        .with_failed_login_limit(limits.failed_logins_per_minute);
     let state = Arc::new(State::new(storage.clone(), auth, None, true).with_limits(limits));
     Registry {
         app: router(state.clone()),
@@ -157,18 +168,27 @@ async fn registry_for(
     anonymous_read: bool,
     limits: Limits,
 ) -> Registry {
+    let signer = Signer::random(Duration::from_secs(60));
+    registry_signed(backend, users, anonymous_read, limits, signer).await
+}
+
+/// [`registry_for`] issuing and checking tokens with `signer`.
+async fn registry_signed(
+    backend: Backend,
+    users: HashMap<String, User>,
+    anonymous_read: bool,
+    limits: Limits,
+    signer: Signer,
+) -> Registry {
     let dir = tempfile::tempdir().unwrap();
-    match backend {
+    let (storage, fs): (Storage, _) = match backend {
         Backend::Filesystem => {
             let root = Root::open(dir.path()).unwrap();
-            let storage: Storage = Arc::new(FsStore::new(root.clone()));
-            assemble(storage, Some(root), dir, users, anonymous_read, limits)
+            (Arc::new(FsStore::new(root.clone())), Some(root))
         }
-        Backend::S3 => {
-            let storage: Storage = Arc::new(s3_replicas::test_store().await);
-            assemble(storage, None, dir, users, anonymous_read, limits)
-        }
-    }
+        Backend::S3 => (Arc::new(s3_replicas::test_store().await), None),
+    };
+    assemble_signed(storage, fs, dir, users, anonymous_read, limits, signer)
 }
 
 async fn registry_with(

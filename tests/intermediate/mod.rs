@@ -2,15 +2,15 @@
 //!
 //! Hermetic tests run the binary against in-process fake registries
 //! (`fake.rs`) that can be made to fail on purpose, and a TCP proxy that
-//! cuts connections (`proxy.rs`). `real.rs` runs both directions against
+//! cuts connections (`support/proxy.rs`). `real.rs` runs both directions against
 //! real distribution registries.
 
 mod fake;
 mod permanent;
-mod proxy;
 mod real;
 mod self_signed;
 
+use crate::support::proxy;
 use fake::{Auth, Server};
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -25,11 +25,14 @@ pub mod docker;
 pub mod fixtures;
 pub mod haproxy;
 pub mod images;
+pub mod load;
 pub mod own_containerd;
 pub mod own_dockerd;
+pub mod proxy;
 pub mod real_host;
 pub mod replicas;
 pub mod seaweedfs;
+pub mod served;
 pub mod tls;
 pub mod web_apis;
 

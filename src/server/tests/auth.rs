@@ -1,9 +1,10 @@
 //! Auth through the router: the Bearer flow and its refusals, forged
-//! tokens, read-only users, and from issue 12 ("fix first" 4): no token
+//! tokens (hand-made, and made from real ones: another key, expired,
+//! tampered claims), read-only users, and from issue 12 ("fix first" 4): no token
 //! without credentials when anonymous read is off, failed Basic logins
 //! limited per client, `ns` validated like a repository name.
 
-use super::{Backend, Registry, Reply, basic, registry_for, registry_with, users};
+use super::{Backend, Registry, Reply, basic, registry_for, registry_signed, registry_with, users};
 use crate::secret::Secret;
 use crate::server::auth::{Access, Credential, User};
 use crate::server::config::Limits;
@@ -331,6 +332,72 @@ async fn forged_tokens_are_refused(backend: Backend) {
     assert_eq!(token.status, StatusCode::UNAUTHORIZED);
 }
 
+/// The forgeries `forgeries_are_refused` checks on the signer, made from
+/// real tokens and sent through the router: a token of another instance
+/// (another key), one expired, one whose claims were edited to another
+/// repository (signature kept). Each is refused for pull, push and delete
+/// alike; the untouched token still works where it was granted.
+async fn forged_tokens_made_from_real_ones_are_refused(backend: Backend) {
+    let registry = registry_with(backend, users(), false).await;
+    let other = registry_with(backend, users(), false).await;
+    let expiring = registry_signed(
+        backend,
+        users(),
+        false,
+        Limits::default(),
+        crate::server::token::Signer::random(std::time::Duration::ZERO),
+    )
+    .await;
+    let scope = "repository:org/app:pull,push,delete";
+    let of_another_instance = other.token(scope).await;
+    let expired = expiring.token(scope).await;
+    let elsewhere = registry
+        .token("repository:org/other:pull,push,delete")
+        .await;
+    let tampered = {
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let parts: Vec<&str> = elsewhere.trim_start_matches("Bearer ").split('.').collect();
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&engine.decode(parts[1]).unwrap()).unwrap();
+        claims["access"][0]["name"] = "org/app".into();
+        let payload = engine.encode(claims.to_string());
+        format!("Bearer {}.{payload}.{}", parts[0], parts[2])
+    };
+    let requests = [
+        ("GET", "/v2/org/app/tags/list"),
+        ("POST", "/v2/org/app/blobs/uploads/"),
+        ("DELETE", "/v2/org/app/manifests/latest"),
+    ];
+    for (what, forged, on) in [
+        ("another instance's token", &of_another_instance, &registry),
+        ("an expired token", &expired, &expiring),
+        ("tampered claims", &tampered, &registry),
+    ] {
+        for (method, uri) in requests {
+            let reply = on
+                .send(method, uri, &[("authorization", forged)], Body::empty())
+                .await;
+            assert_eq!(
+                reply.status,
+                StatusCode::UNAUTHORIZED,
+                "{what}: {method} {uri}"
+            );
+        }
+    }
+    // The real token works where it was granted, so the refusals above
+    // are the forgeries'.
+    let upload = registry
+        .send(
+            "POST",
+            "/v2/org/other/blobs/uploads/",
+            &[("authorization", &elsewhere)],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(upload.status, StatusCode::ACCEPTED);
+}
+
 async fn a_read_user_is_denied_writes(backend: Backend) {
     let mut users = users();
     users.insert(
@@ -373,5 +440,6 @@ on_both_stores!(
     issue_12_ns_is_validated_like_a_name,
     bearer_flow_and_refusals,
     forged_tokens_are_refused,
+    forged_tokens_made_from_real_ones_are_refused,
     a_read_user_is_denied_writes,
 );

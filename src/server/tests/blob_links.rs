@@ -29,7 +29,8 @@ impl Registry {
         .status
     }
 
-    async fn token(&self, scope: &str) -> String {
+    /// `Bearer <token>`: a real token for `scope`, from user `zuul`.
+    pub(super) async fn token(&self, scope: &str) -> String {
         let reply = self
             .send(
                 "GET",

@@ -204,6 +204,37 @@ async fn issue_12_idle_uploads_expire_and_busy_ones_stay(backend: Backend) {
     assert_eq!(registry.upload_len(&idle).await, None);
 }
 
+/// Found by the reliability suite (SIGKILL during pushes): a manifest PUT
+/// killed between writing its temporary file and committing it leaves
+/// `uploads/manifest-*` behind, which the server's own expiry skipped
+/// (only `registry prune` removed it). Old ones go with idle uploads now;
+/// young ones (a PUT in flight) stay. (Filesystem only: on S3 a manifest
+/// is one PUT, with no temporary object.)
+#[tokio::test]
+async fn issue_12_temporary_manifest_files_a_kill_left_expire_too() {
+    let registry = registry_limited(Backend::Filesystem, limits(Duration::from_secs(60))).await;
+    let hour = Duration::from_secs(3600);
+    let dir = registry.fs().upload_path("x");
+    let dir = dir.parent().unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let (old, young) = (dir.join("manifest-a1B2c3"), dir.join("manifest-d4E5f6"));
+    for path in [&old, &young] {
+        std::fs::write(path, b"{\"schemaVersion\":2").unwrap();
+    }
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(SystemTime::now() - 2 * hour)
+        .unwrap();
+    registry.storage.expire_uploads(hour).await.unwrap();
+    assert!(
+        !old.exists(),
+        "an old temporary manifest file stays forever"
+    );
+    assert!(young.exists(), "a manifest PUT in flight lost its file");
+}
+
 on_both_stores!(
     issue_12_a_stalled_patch_times_out_back_to_the_committed_offset,
     issue_12_delete_of_an_upload_does_not_wait_for_a_stalled_body,

@@ -259,8 +259,8 @@ impl Uploads {
     }
 
     /// Remove uploads nobody wrote to for `idle` (their files and their
-    /// sessions); a session whose body is being written is left alone.
-    /// Returns the ids removed.
+    /// sessions), and manifests' temporary files as old; a session whose
+    /// body is being written is left alone. Returns the names removed.
     pub async fn expire(&self, idle: Duration) -> Result<Vec<String>> {
         let storage = self.storage.clone();
         let files = blocking(move || Ok(storage.uploads()?)).await?;
@@ -269,7 +269,22 @@ impl Uploads {
             .unwrap_or(SystemTime::UNIX_EPOCH);
         let mut removed = Vec::new();
         for file in files {
-            if !valid_upload_id(&file.id) || file.modified >= cutoff {
+            if file.modified >= cutoff {
+                continue;
+            }
+            if !valid_upload_id(&file.id) {
+                // A manifest's temporary file that a killed process left
+                // between writing and committing it: no session holds it.
+                if file.id.starts_with("manifest-") {
+                    let storage = self.storage.clone();
+                    let id = file.id.clone();
+                    if blocking(move || Ok(storage.remove_upload_if_older(&id, cutoff)?))
+                        .await?
+                        .is_some()
+                    {
+                        removed.push(file.id);
+                    }
+                }
                 continue;
             }
             let session = self.lock_map().get(&file.id).cloned();
