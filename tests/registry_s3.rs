@@ -361,6 +361,9 @@ fn issue_13_racing_pushes_through_replicas_and_prune_while_pushing() {
                 pruned.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
         });
+        // A failed round must stop the prune loop too, or the scope
+        // would wait for it forever instead of reporting the failure.
+        let _stop = StopOnDrop(&stop);
         for round in 0..3u64 {
             let image = Image::new(
                 vec![shared.clone(), Layer::random(100 + round, 300_000)],
@@ -408,6 +411,15 @@ fn issue_13_racing_pushes_through_replicas_and_prune_while_pushing() {
     assert!(output.status.success());
     assert_eq!(status(&old.layers[1].digest()), "404");
     assert_eq!(status(&shared.digest()), "200");
+}
+
+/// Sets its flag when dropped, panics included.
+struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// `registry serve --config` with `storage` of `s3`; its output.

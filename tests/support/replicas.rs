@@ -222,8 +222,16 @@ impl TestRegistry for Replicas {
         let token =
             base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{}", self.password));
         let body = serde_json::json!({"auths": {self.address(): {"auth": token}}});
-        std::fs::write(&path, body.to_string()).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // Written aside and renamed: skopeos running at once each ask for
+        // it, and one must never read it half written.
+        let aside = self.dir.path().join(format!(
+            "auth.json.{}.{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::write(&aside, body.to_string()).unwrap();
+        std::fs::set_permissions(&aside, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::rename(&aside, &path).unwrap();
         path
     }
 }
