@@ -2,7 +2,8 @@
 //! scenarios of `tests/zuul/test_roles_compat.py` with Zuul's own scheduler,
 //! executor and merger, Ansible in bubblewrap, ZooKeeper and MariaDB, in
 //! network, mount and PID namespaces of their own; Zuul's test harness
-//! stands in only for Gerrit and nodepool. `tests/zuul/setup.sh` (run by
+//! stands in only for Gerrit and nodepool, the test support's Docker Hub
+//! API stand-in for Docker Hub's web API. `tests/zuul/setup.sh` (run by
 //! `tests/run-all.sh`) prepares and caches what it needs under
 //! `target/zuul/`.
 
@@ -21,9 +22,11 @@ fn roles_compat_jobs_under_real_zuul() {
     std::fs::create_dir_all(&logs).unwrap();
     let log_path = logs.join("real-zuul.log");
     let log = std::fs::File::create(&log_path).unwrap();
+    let standin = web_api_standin();
     let started = Instant::now();
     let status = Command::new(repo.join("tests/zuul/run.sh"))
         .env("ZUUL_IMAGE_BIN", assert_cmd::cargo::cargo_bin("zuul-image"))
+        .env("ZUUL_IMAGE_TEST_STANDIN", &standin)
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -48,6 +51,21 @@ fn roles_compat_jobs_under_real_zuul() {
         "the real-Zuul test ran no test: {summary:?} (log `{}`)",
         log_path.display()
     );
+}
+
+/// The Docker Hub API stand-in (`examples/web_api_standin.rs`), which
+/// `cargo test` builds with every target: `target/<profile>/examples/`,
+/// next to this test binary's `deps/`.
+fn web_api_standin() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile = exe.parent().and_then(Path::parent).unwrap();
+    let standin = profile.join("examples/web_api_standin");
+    assert!(
+        standin.is_file(),
+        "no `{}`: `cargo test` builds it, or `cargo build --example web_api_standin`",
+        standin.display()
+    );
+    standin
 }
 
 /// The last `max` bytes of `text`, cut at a line start.
