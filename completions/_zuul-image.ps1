@@ -70,8 +70,9 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             break
         }
         'zuul-image;run-buildset-registry' {
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host clients use to reach the registry [var: buildset_registry_host; default: this node''s primary IP address]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Host clients use to reach the registry; an IP address of this machine is also where it listens [var: buildset_registry_host; default: this node''s primary IP address, listening on every interface]')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port [var: buildset_registry_port; default: 5000]')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Where to listen when it is not the host: an IP address (`0.0.0.0`, `::` for every interface) or ADDR:PORT [var: buildset_registry_listen; default: the host when it is an IP address of this machine, else every interface (`[::]`, IPv4 too)]')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Directory for config, certificates and storage [var: buildset_registry_root; default: ~/buildset_registry]')
             [CompletionResult]::new('--vars', '--vars', [CompletionResultType]::ParameterName, 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
@@ -253,18 +254,18 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OCI registry in the foreground until SIGTERM or SIGINT')
-            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age, from `--storage DIR` or the buildset registry of `--root DIR`')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop a registry started by `run-buildset-registry`')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'zuul-image;registry;serve' {
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address and port to listen on; `[::]` also accepts IPv4 clients')
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Storage directory')
+            [CompletionResult]::new('--storage', '--storage', [CompletionResultType]::ParameterName, 'Storage directory (`blobs/`, `repositories/`, `uploads/`; made when missing)')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'TLS certificate chain (PEM)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'TLS private key (PEM)')
             [CompletionResult]::new('--htpasswd', '--htpasswd', [CompletionResultType]::ParameterName, 'Users with write access, as bcrypt lines (`htpasswd -B`)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'YAML config: `listen`, `root`, `tls-cert`, `tls-key`, `htpasswd`, `anonymous-read`, `public-url`, `token-ttl`, and `users` (`name`, `password` or `password-hash`, `access: read|write`). Flags win')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'YAML config: `listen`, `root` (the storage directory), `tls-cert`, `tls-key`, `htpasswd`, `anonymous-read`, `public-url`, `token-ttl`, and `users` (`name`, `password` or `password-hash`, `access: read|write`). Flags win')
             [CompletionResult]::new('--public-url', '--public-url', [CompletionResultType]::ParameterName, 'Base URL clients reach the registry at, for the token realm (default: taken from each request''s Host)')
             [CompletionResult]::new('--vars', '--vars', [CompletionResultType]::ParameterName, 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
@@ -283,7 +284,8 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             break
         }
         'zuul-image;registry;prune' {
-            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Storage directory of the registry')
+            [CompletionResult]::new('--storage', '--storage', [CompletionResultType]::ParameterName, 'A registry''s storage directory (what `registry serve --storage` serves: `blobs/`, `repositories/`, `uploads/`)')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'A buildset registry''s root (`buildset_registry_root`); prunes its `storage/`')
             [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only remove what is older than this (e.g. `1h`, `7days`)')
             [CompletionResult]::new('--vars', '--vars', [CompletionResultType]::ParameterName, 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
@@ -320,7 +322,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
         }
         'zuul-image;registry;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OCI registry in the foreground until SIGTERM or SIGINT')
-            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age, from `--storage DIR` or the buildset registry of `--root DIR`')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop a registry started by `run-buildset-registry`')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -397,7 +399,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
         }
         'zuul-image;help;registry' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the OCI registry in the foreground until SIGTERM or SIGINT')
-            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age, from `--storage DIR` or the buildset registry of `--root DIR`')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop a registry started by `run-buildset-registry`')
             break
         }

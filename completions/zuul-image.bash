@@ -856,12 +856,16 @@ _zuul__image() {
             return 0
             ;;
         zuul__image__subcmd__registry__subcmd__prune)
-            opts="-e -q -v -h -V --root --older-than --dry-run --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --storage --root --older-than --dry-run --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --storage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -898,7 +902,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__image__subcmd__registry__subcmd__serve)
-            opts="-e -q -v -h -V --listen --root --tls-cert --tls-key --htpasswd --config --no-anonymous-read --public-url --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --listen --storage --tls-cert --tls-key --htpasswd --config --no-anonymous-read --public-url --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -908,7 +912,7 @@ _zuul__image() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --root)
+                --storage)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -998,7 +1002,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__image__subcmd__run__subcmd__buildset__subcmd__registry)
-            opts="-e -q -v -h -V --host --port --root --stop --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --host --port --listen --root --stop --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1009,6 +1013,10 @@ _zuul__image() {
                     return 0
                     ;;
                 --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

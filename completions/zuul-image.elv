@@ -65,8 +65,9 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand --version 'Print version'
         }
         &'zuul-image;run-buildset-registry'= {
-            cand --host 'Host clients use to reach the registry [var: buildset_registry_host; default: this node''s primary IP address]'
+            cand --host 'Host clients use to reach the registry; an IP address of this machine is also where it listens [var: buildset_registry_host; default: this node''s primary IP address, listening on every interface]'
             cand --port 'Port [var: buildset_registry_port; default: 5000]'
+            cand --listen 'Where to listen when it is not the host: an IP address (`0.0.0.0`, `::` for every interface) or ADDR:PORT [var: buildset_registry_listen; default: the host when it is an IP address of this machine, else every interface (`[::]`, IPv4 too)]'
             cand --root 'Directory for config, certificates and storage [var: buildset_registry_root; default: ~/buildset_registry]'
             cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
@@ -240,17 +241,17 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand serve 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
-            cand prune 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
+            cand prune 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age, from `--storage DIR` or the buildset registry of `--root DIR`'
             cand stop 'Stop a registry started by `run-buildset-registry`'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'zuul-image;registry;serve'= {
             cand --listen 'Address and port to listen on; `[::]` also accepts IPv4 clients'
-            cand --root 'Storage directory'
+            cand --storage 'Storage directory (`blobs/`, `repositories/`, `uploads/`; made when missing)'
             cand --tls-cert 'TLS certificate chain (PEM)'
             cand --tls-key 'TLS private key (PEM)'
             cand --htpasswd 'Users with write access, as bcrypt lines (`htpasswd -B`)'
-            cand --config 'YAML config: `listen`, `root`, `tls-cert`, `tls-key`, `htpasswd`, `anonymous-read`, `public-url`, `token-ttl`, and `users` (`name`, `password` or `password-hash`, `access: read|write`). Flags win'
+            cand --config 'YAML config: `listen`, `root` (the storage directory), `tls-cert`, `tls-key`, `htpasswd`, `anonymous-read`, `public-url`, `token-ttl`, and `users` (`name`, `password` or `password-hash`, `access: read|write`). Flags win'
             cand --public-url 'Base URL clients reach the registry at, for the token realm (default: taken from each request''s Host)'
             cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
@@ -268,7 +269,8 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand --version 'Print version'
         }
         &'zuul-image;registry;prune'= {
-            cand --root 'Storage directory of the registry'
+            cand --storage 'A registry''s storage directory (what `registry serve --storage` serves: `blobs/`, `repositories/`, `uploads/`)'
+            cand --root 'A buildset registry''s root (`buildset_registry_root`); prunes its `storage/`'
             cand --older-than 'Only remove what is older than this (e.g. `1h`, `7days`)'
             cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
@@ -303,7 +305,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
         }
         &'zuul-image;registry;help'= {
             cand serve 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
-            cand prune 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
+            cand prune 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age, from `--storage DIR` or the buildset registry of `--root DIR`'
             cand stop 'Stop a registry started by `run-buildset-registry`'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -364,7 +366,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
         }
         &'zuul-image;help;registry'= {
             cand serve 'Run the OCI registry in the foreground until SIGTERM or SIGINT'
-            cand prune 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age'
+            cand prune 'Remove untagged, unreferenced manifests, blobs and abandoned uploads older than an age, from `--storage DIR` or the buildset registry of `--root DIR`'
             cand stop 'Stop a registry started by `run-buildset-registry`'
         }
         &'zuul-image;help;registry;serve'= {

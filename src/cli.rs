@@ -64,15 +64,26 @@ pub struct GlobalArgs {
     pub color: Color,
 }
 
-/// Options of the commands that configure the host. Not global: `registry
-/// serve --root` names the registry's storage instead.
+/// Options of the commands that configure the host. Not global: in the
+/// registry commands `--root` names a buildset registry's root.
 #[derive(Debug, Clone, Args)]
 pub struct HostArgs {
     /// Treat DIR as the machine's `/` for every host file read or written
     /// (tests, image builds); host commands such as `systemctl` run only
     /// when it is `/`.
-    #[arg(long, value_name = "DIR", default_value = "/")]
+    #[arg(long, value_name = "DIR", default_value = "/", value_parser = dir_arg)]
     pub root: PathBuf,
+}
+
+/// The value of a directory flag (`--root`, `--storage`): a directory, or a
+/// path that does not exist yet (the commands that need it to exist say
+/// so), never a file — a usage error (exit 2) before anything happens.
+pub fn dir_arg(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    match std::fs::metadata(&path) {
+        Ok(meta) if !meta.is_dir() => Err(format!("`{text}` is not a directory")),
+        _ => Ok(path),
+    }
 }
 
 impl HostArgs {

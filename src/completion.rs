@@ -3,15 +3,16 @@
 //!
 //! Two things clap_complete 4.6 gets wrong are put right here. It offers
 //! hidden subcommands (`registry supervise`, an internal of
-//! `run-buildset-registry`), so the scripts are generated from a copy of
-//! the command tree without them. And its bash generator spells the case
+//! `run-buildset-registry`) and hidden options (`registry serve
+//! --status-file`), so the scripts are generated from a copy of the command
+//! tree without them. And its bash generator spells the case
 //! labels of subcommands differently from the state its dispatch loop
 //! computes when the binary name has a hyphen (clap-rs/clap#6421: the loop
 //! arrives at `zuul__image__subcmd__pause`, the label reads
 //! `zuul__subcmd__image__subcmd__pause`), so nothing below the top level
 //! completed; the labels are rewritten. Pure: returns text.
 
-use clap::{Command, CommandFactory};
+use clap::{ArgGroup, Command, CommandFactory, Id};
 use clap_complete::Shell;
 
 /// The name the scripts complete.
@@ -29,15 +30,32 @@ pub fn script(shell: Shell) -> String {
     }
 }
 
-/// `command` without its hidden subcommands, at every level. clap has no
+/// `command` without its hidden subcommands and options, at every level. clap has no
 /// way to remove a subcommand, so the tree is rebuilt from what the
 /// generators read: names, help texts, version, aliases, arguments and
 /// groups. Built (help flags, the `help` subcommand, global arguments)
 /// only afterwards, by the generator.
 fn visible(command: &Command) -> Command {
+    let shown = |id: &Id| {
+        command
+            .get_arguments()
+            .any(|arg| arg.get_id() == id && !arg.is_hide_set())
+    };
+    // Groups lose their hidden members (the derive makes one per struct).
+    let groups = command.get_groups().map(|group| {
+        ArgGroup::new(group.get_id().clone())
+            .args(group.get_args().filter(|id| shown(id)).cloned())
+            .required(group.is_required_set())
+            .multiple(group.clone().is_multiple())
+    });
     let mut copy = Command::new(command.get_name().to_owned())
-        .args(command.get_arguments().cloned())
-        .groups(command.get_groups().cloned())
+        .args(
+            command
+                .get_arguments()
+                .filter(|arg| !arg.is_hide_set())
+                .cloned(),
+        )
+        .groups(groups)
         .visible_aliases(command.get_visible_aliases().map(str::to_owned))
         .propagate_version(command.is_propagate_version_set())
         .subcommand_required(command.is_subcommand_required_set())
@@ -106,11 +124,22 @@ mod tests {
         visible(&crate::cli::Cli::command()).debug_assert();
     }
 
-    /// The rebuilt tree loses only the hidden commands: every shell's
-    /// script differs from clap_complete's own output only in lines that
-    /// name `supervise` (or, in bash, the rewritten labels).
+    /// The rebuilt tree loses only the hidden commands and options: every
+    /// shell's script differs from clap_complete's own output only in lines
+    /// that name them (or, in bash, the rewritten labels).
     #[test]
     fn only_hidden_commands_are_left_out() {
+        // Hidden: `registry supervise`, `registry serve --status-file` and
+        // serve's old `--root` (removed from word lists as ` --root`).
+        let hidden = [" supervise", " --status-file", " --root"];
+        let strip = |line: &str| {
+            hidden
+                .iter()
+                .fold(line.to_owned(), |line, name| line.replace(name, ""))
+        };
+        let names_hidden = |line: &str| {
+            line.contains("supervise") || line.contains("status-file") || line.contains("Renamed")
+        };
         for shell in [
             Shell::Bash,
             Shell::Zsh,
@@ -124,24 +153,24 @@ mod tests {
             }
             let ours = script(shell);
             assert!(!ours.contains("supervise"), "{shell}");
+            assert!(!ours.contains("status-file"), "{shell}");
             // Every line of ours is a line of clap_complete's script, in
-            // order, or one whose word list lost ` supervise`; what is
-            // skipped mentions `supervise` or belongs to its block.
+            // order, or one whose word list lost a hidden name; what is
+            // skipped names one or belongs to the hidden command's block.
             let mut raw_lines = raw.lines();
             for line in ours.lines() {
-                let found = raw_lines.by_ref().find(|raw| {
-                    *raw == line
-                        || raw.contains("supervise") && raw.replace(" supervise", "") == line
-                });
+                let found = raw_lines
+                    .by_ref()
+                    .find(|raw| *raw == line || strip(raw) == line);
                 assert!(
                     found.is_some(),
                     "{shell}: `{line}` is not in clap_complete's script"
                 );
             }
             let left_out = raw.lines().count() - ours.lines().count();
-            let about_supervise = raw.lines().filter(|l| l.contains("supervise")).count();
+            let about_hidden = raw.lines().filter(|l| names_hidden(l)).count();
             assert!(
-                left_out <= about_supervise * 40,
+                left_out <= about_hidden * 40,
                 "{shell}: {left_out} lines left out"
             );
         }

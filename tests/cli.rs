@@ -259,3 +259,111 @@ fn secrets_never_reach_stderr() {
     let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
     assert!(!stderr.contains("hunter2-secret"), "{stderr}");
 }
+
+/// Issue 9: a regular file given as `--root` (or `--storage`) was exit 1
+/// once a command tried to write under it, or exit 0 for `--stop`. Every
+/// command that takes one refuses it as bad input and leaves it alone.
+#[test]
+fn issue_9_a_file_as_root_is_exit_2_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "not-a-dir", "data\n");
+    let registry = r#"buildset_registry={"host":"10.0.0.1","port":5000,"cert":"x"}"#;
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &[
+                "run-buildset-registry",
+                "--host",
+                "127.0.0.1",
+                "--root",
+                &file,
+            ],
+            "--root",
+        ),
+        (
+            &["run-buildset-registry", "--stop", "--root", &file],
+            "--root",
+        ),
+        (&["registry", "stop", "--root", &file], "--root"),
+        (
+            &["registry", "prune", "--older-than", "1h", "--root", &file],
+            "--root",
+        ),
+        (
+            &[
+                "registry",
+                "prune",
+                "--older-than",
+                "1h",
+                "--storage",
+                &file,
+            ],
+            "--storage",
+        ),
+        (&["registry", "serve", "--storage", &file], "--storage"),
+        (&["ensure-docker", "--root", &file], "--root"),
+        (
+            &["use-buildset-registry", "-e", registry, "--root", &file],
+            "--root",
+        ),
+        (
+            &[
+                "run-buildset-registry",
+                "--stop",
+                "-e",
+                &format!("buildset_registry_root={file}"),
+            ],
+            "`buildset_registry_root`",
+        ),
+    ];
+    for (args, named) in cases {
+        let output = zuul_image().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+        assert!(stderr.contains("is not a directory"), "{args:?}: {stderr}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "data\n");
+    }
+}
+
+/// Issue 9: a missing `buildset_registry` did not say that the results
+/// file was looked in too, nor how to pass the variable; `-e zuul.build=x`
+/// was refused as "not KEY=VALUE".
+#[test]
+fn issue_9_errors_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = dir.path().join("host");
+    std::fs::create_dir(&host).unwrap();
+    let use_registry = || {
+        let mut command = zuul_image();
+        command
+            .arg("use-buildset-registry")
+            .arg("--root")
+            .arg(&host);
+        command
+    };
+    use_registry()
+        .assert()
+        .code(2)
+        .stderr(contains("missing variable `buildset_registry`"))
+        .stderr(contains("no results file was given to look in"))
+        .stderr(contains("`--vars FILE` (`buildset_registry: {host, port"))
+        .stderr(contains("run-buildset-registry --results FILE"));
+    let results = write(dir.path(), "results.json", r#"{"data": {"other": 1}}"#);
+    use_registry()
+        .args(["--results", &results])
+        .assert()
+        .code(2)
+        .stderr(contains(format!(
+            "nor in `secret_data` of the results file `{results}`"
+        )));
+    assert_eq!(std::fs::read_dir(&host).unwrap().count(), 0);
+
+    bad_input(
+        &["-e", "zuul.build=x"],
+        &[
+            "`-e zuul.build=…`: `-e` sets top-level variables",
+            r#"-e 'zuul={"build":"x"}'"#,
+            "--vars FILE",
+        ],
+    );
+}

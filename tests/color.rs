@@ -147,7 +147,7 @@ fn issue_9_server_warnings_are_plain_in_a_pipe() {
         .env_remove("ZUUL_IMAGE_LOG")
         .args(["-v", "registry", "serve", "--listen"])
         .arg(format!("0.0.0.0:{port}"))
-        .arg("--root")
+        .arg("--storage")
         .arg(dir.path().join("storage"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -8,7 +8,7 @@
 use crate::support::buildset::BuildsetRegistry;
 use crate::support::docker::PrivateDocker;
 use crate::support::images::{self, Image, Layer};
-use crate::support::{REAL, free_port, run, skopeo, wait_until};
+use crate::support::{REAL, free_port, run, skopeo, wait_until, zuul_image};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -407,7 +407,7 @@ impl Served {
         let child = Command::new(assert_cmd::cargo::cargo_bin("zuul-image"))
             .args(["registry", "serve", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
-            .arg("--root")
+            .arg("--storage")
             .arg(root)
             .stdin(Stdio::null())
             .stderr(Stdio::null())
@@ -594,4 +594,133 @@ fn a_1_gib_streamed_upload_keeps_the_server_under_64_mib() {
     assert_eq!(header(&headers, "docker-content-digest"), digest);
     let hwm = served.vm_hwm_kib();
     assert!(hwm < 64 * 1024, "peak RSS {hwm} KiB");
+}
+
+/// Issue 9: `registry prune --root` took any directory as storage and made
+/// `blobs/`, `repositories/` and `uploads/` in it; `--root` meant the
+/// storage here and the buildset root for `registry stop`. Now `--storage`
+/// is a storage directory, `--root` a buildset registry's root, and
+/// anything else is refused with nothing created.
+#[test]
+fn issue_9_prune_takes_only_a_registry_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    for flag in ["--storage", "--root"] {
+        let output = zuul_image()
+            .args(["registry", "prune", "--older-than", "1h", flag])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("is not a registry's storage"), "{stderr}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{flag}");
+    }
+    // Exactly one of them.
+    zuul_image()
+        .args(["registry", "prune", "--older-than", "1h"])
+        .assert()
+        .code(2);
+    zuul_image()
+        .args([
+            "registry",
+            "prune",
+            "--older-than",
+            "1h",
+            "--root",
+            "/a",
+            "--storage",
+            "/b",
+        ])
+        .assert()
+        .code(2);
+
+    // A buildset registry's root, and its storage given directly.
+    let buildset = BuildsetRegistry::start();
+    let root = buildset.root.path();
+    for (flag, path) in [
+        ("--root", root.to_owned()),
+        ("--storage", root.join("storage")),
+    ] {
+        let output = zuul_image()
+            .args(["registry", "prune", "--older-than", "1h", "--dry-run", flag])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{flag}: {stderr}");
+        assert!(stderr.contains("would remove 0 manifests"), "{stderr}");
+    }
+    // serve's storage flag has the same name; the old one says so.
+    let output = zuul_image()
+        .args(["registry", "serve", "--root"])
+        .arg(root.join("storage"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is now `registry serve --storage"));
+}
+
+/// Issue 9: `registry serve --config` accepted hashes no password matches,
+/// reported a missing relative certificate without the config file (and
+/// as exit 1), and said nothing of plain-text passwords others can read.
+/// Each bad config is now exit 2 before anything listens, naming the file.
+#[test]
+fn issue_9_serve_config_is_validated_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("registry.yaml");
+    let serve = |yaml: &str, mode: u32| {
+        std::fs::write(&config, yaml).unwrap();
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(mode)).unwrap();
+        let output = zuul_image()
+            .args(["registry", "serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .timeout(Duration::from_secs(10))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{yaml}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let name = config.display().to_string();
+    for hash in ["x", "$2y$…"] {
+        let stderr = serve(
+            &format!(
+                "root: storage\nusers:\n  - {{name: reader, password-hash: \"{hash}\", access: read}}\n"
+            ),
+            0o600,
+        );
+        assert!(stderr.contains(&name), "{stderr}");
+        assert!(
+            stderr.contains("user `reader`: `password-hash` is not a bcrypt hash"),
+            "{stderr}"
+        );
+    }
+    std::fs::write(
+        dir.path().join("htpasswd"),
+        "ci:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n",
+    )
+    .unwrap();
+    let stderr = serve("root: storage\nhtpasswd: htpasswd\n", 0o600);
+    assert!(stderr.contains("htpasswd` line 1: user `ci`"), "{stderr}");
+    // A missing relative certificate, in a config others may read that
+    // holds a plain-text password: a warning, then the error.
+    let stderr = serve(
+        "root: storage\ntls-cert: tls/cert.pem\ntls-key: tls/cert.key\nusers:\n  - {name: zuul, password: hunter2, access: write}\n",
+        0o644,
+    );
+    assert!(
+        stderr.contains(&format!("`{name}`: `tls-cert`/`tls-key`")),
+        "{stderr}"
+    );
+    let resolved = dir.path().join("tls/cert.pem");
+    assert!(
+        stderr.contains(&format!("`{}`", resolved.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("holds plain-text passwords (users `zuul`)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(!dir.path().join("storage").exists(), "nothing was created");
 }

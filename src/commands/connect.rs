@@ -9,6 +9,7 @@
 //! Turns typed Zuul views into client options; speaks no HTTP itself.
 
 use crate::output::Printer;
+use crate::registry::advice::Origins;
 use crate::registry::copy::{CopyReport, CopyRequest, ImageOutcome, copy_images};
 use crate::registry::credentials::{Credential, CredentialStore};
 use crate::registry::progress::PrinterObserver;
@@ -44,9 +45,16 @@ impl Connections {
             return Ok(existing.clone());
         }
         if options.credential.is_none() {
-            options.credential = self.store.lookup(&options.address).with_context(|| {
-                format!("failed to look up credentials for `{}`", options.address)
-            })?;
+            let found = self
+                .store
+                .lookup_with_file(&options.address)
+                .with_context(|| {
+                    format!("failed to look up credentials for `{}`", options.address)
+                })?;
+            if let Some((credential, file)) = found {
+                options.credential = Some(credential);
+                options.origins.credentials = Some(format!("`{}`", file.display()));
+            }
         }
         options.concurrency = self.concurrency;
         let address = options.address.clone();
@@ -65,6 +73,11 @@ impl Connections {
         origin: &str,
     ) -> anyhow::Result<Arc<Registry>> {
         let mut options = RegistryOptions::new(buildset.address());
+        options.origins = Origins {
+            cert_variable: Some(format!("{origin}.cert")),
+            credentials: None,
+            credential_variables: Some(format!("`{origin}.username` and `.password`")),
+        };
         if let Some(cert) = &buildset.cert {
             options
                 .ca_pems
@@ -75,6 +88,7 @@ impl Connections {
                 &buildset.username,
                 buildset.password.clone(),
             ));
+            options.origins.credentials = Some(format!("`{origin}`"));
         }
         self.open(options)
     }
@@ -85,6 +99,13 @@ impl Connections {
         intermediate: &IntermediateRegistry,
     ) -> anyhow::Result<Arc<Registry>> {
         let mut options = RegistryOptions::new(intermediate.address());
+        options.origins = Origins {
+            cert_variable: Some("intermediate_registry.cert".to_owned()),
+            credentials: None,
+            credential_variables: Some(
+                "`intermediate_registry.username` and `.password`".to_owned(),
+            ),
+        };
         if let Some(cert) = &intermediate.cert {
             options
                 .ca_pems
@@ -92,6 +113,8 @@ impl Connections {
         }
         if let (Some(username), Some(password)) = (&intermediate.username, &intermediate.password) {
             options.credential = Some(Credential::basic(username, password.clone()));
+            options.origins.credentials =
+                Some("`intermediate_registry.username` and `.password`".to_owned());
         }
         self.open(options)
     }

@@ -31,6 +31,20 @@ use thiserror::Error;
 pub enum Error {
     #[error("`{flag} {}` is not a directory", path.display())]
     NotADirectory { flag: &'static str, path: PathBuf },
+    /// A flag that has a new name.
+    #[error("`{old}` is now `{new}`")]
+    Renamed { old: String, new: String },
+    /// `registry prune` was given a directory without a registry's storage.
+    #[error(
+        "`{flag} {}` is not a registry's storage: `{}` has no `blobs/`, `repositories/` and `uploads/`; nothing was changed (`--storage` takes a storage directory, `--root` a buildset registry's root)",
+        given.display(),
+        storage.display()
+    )]
+    NotStorage {
+        flag: &'static str,
+        given: PathBuf,
+        storage: PathBuf,
+    },
 }
 
 impl Classify for Error {

@@ -375,7 +375,13 @@ async fn zuul_api_get(url: &str) -> anyhow::Result<serde_json::Value> {
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|err| RegistryError::transport("GET", &parsed, &err))?;
+        .map_err(|err| {
+            let advice = crate::registry::advice::Advice {
+                registry: parsed.authority().to_owned(),
+                ..Default::default()
+            };
+            RegistryError::transport("GET", &parsed, &err, &advice)
+        })?;
     let status = response.status();
     if !status.is_success() {
         anyhow::bail!("Zuul answered {status}");

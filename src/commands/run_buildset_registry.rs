@@ -20,16 +20,24 @@ use std::path::PathBuf;
 /// returns the same data.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Host clients use to reach the registry [var: buildset_registry_host;
-    /// default: this node's primary IP address].
+    /// Host clients use to reach the registry; an IP address of this
+    /// machine is also where it listens [var: buildset_registry_host;
+    /// default: this node's primary IP address, listening on every
+    /// interface].
     #[arg(long)]
     pub host: Option<String>,
     /// Port [var: buildset_registry_port; default: 5000].
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
+    /// Where to listen when it is not the host: an IP address (`0.0.0.0`,
+    /// `::` for every interface) or ADDR:PORT [var:
+    /// buildset_registry_listen; default: the host when it is an IP address
+    /// of this machine, else every interface (`[::]`, IPv4 too)].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
     /// Directory for config, certificates and storage
     /// [var: buildset_registry_root; default: ~/buildset_registry].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = crate::cli::dir_arg)]
     pub root: Option<PathBuf>,
     /// Stop the registry running from the root instead.
     #[arg(long)]
@@ -40,10 +48,17 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let flags = RunRegistryFlags {
         host: args.host,
         port: args.port,
+        listen: args.listen,
         root: args.root,
         stop: args.stop,
     };
-    let settings = match RunRegistry::resolve(&ctx.vars, &ctx.env, &flags, network::primary_ip)? {
+    let settings = match RunRegistry::resolve(
+        &ctx.vars,
+        &ctx.env,
+        &flags,
+        network::primary_ip,
+        network::is_local,
+    )? {
         RunRegistry::Parent => {
             ctx.printer.status(
                 "buildset_registry is defined: a parent job runs the registry, nothing to do",
@@ -53,10 +68,14 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         RunRegistry::Stop { root } => return super::registry::stop(&Layout::new(&root).run(), ctx),
         RunRegistry::Start(settings) => settings,
     };
-    crate::host::privilege::require_root_for_port("run-buildset-registry", settings.port)?;
+    crate::host::privilege::require_root_for_port("run-buildset-registry", settings.listen.port())?;
+    if let Some(note) = &settings.listen_note {
+        ctx.printer.status(note);
+    }
     let connection = Connection {
         host: settings.host.clone(),
         port: settings.port,
+        listen: settings.listen,
     };
     let running = buildset_run::ensure_running(&settings.root, connection).await?;
     ctx.printer.status(running.summary());

@@ -1,8 +1,8 @@
 //! Network facts: the MTU of the default IPv4 route's interface
 //! (Ansible's `ansible_default_ipv4.mtu`, for ensure-docker), read from
 //! `/proc/net/route` and `/sys/class/net/<if>/mtu` under the host root, and
-//! this node's primary IP address (the buildset registry's default host).
-//! Read-only.
+//! this node's primary IP address (the buildset registry's default host)
+//! and whether an address is one of this machine's. Read-only.
 
 use super::Host;
 
@@ -36,6 +36,12 @@ pub fn primary_ip() -> Option<String> {
     })
 }
 
+/// Whether `ip` is an address of this machine (a socket can be bound to
+/// it; nothing is sent). A NAT address clients use is not.
+pub fn is_local(ip: std::net::IpAddr) -> bool {
+    std::net::UdpSocket::bind((ip, 0)).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,6 +53,12 @@ mod tests {
                      eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n";
         assert_eq!(default_interface(route).as_deref(), Some("eth0"));
         assert_eq!(default_interface("Iface\n"), None);
+    }
+
+    #[test]
+    fn local_addresses() {
+        assert!(is_local("127.0.0.1".parse().unwrap()));
+        assert!(!is_local("192.0.2.254".parse().unwrap()));
     }
 
     #[test]

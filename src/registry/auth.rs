@@ -7,6 +7,7 @@
 //! it does not send registry requests (the transport does) and never logs
 //! or formats a password or token.
 
+use super::advice::Advice;
 use super::credentials::Credential;
 use super::retry::{Failed, RetryPolicy, retry, retry_after};
 use super::{Error, show_url};
@@ -170,6 +171,8 @@ pub struct Authenticator {
     registry: String,
     credential: Option<Credential>,
     state: Mutex<State>,
+    /// For errors that say what to do.
+    advice: Advice,
 }
 
 #[derive(Deserialize)]
@@ -183,11 +186,12 @@ struct TokenReply {
 }
 
 impl Authenticator {
-    pub fn new(registry: &str, credential: Option<Credential>) -> Authenticator {
+    pub fn new(registry: &str, credential: Option<Credential>, advice: Advice) -> Authenticator {
         Authenticator {
             registry: registry.to_owned(),
             credential,
             state: Mutex::new(State::default()),
+            advice,
         }
     }
 
@@ -405,7 +409,7 @@ impl Authenticator {
         let response = request
             .send()
             .await
-            .map_err(|err| Error::transport("GET", &url, &err))?;
+            .map_err(|err| Error::transport("GET", &url, &err, &self.advice))?;
         let status = response.status();
         if status.is_success() {
             let reply: TokenReply = response.json().await.map_err(|err| Error::Protocol {
@@ -436,6 +440,7 @@ impl Authenticator {
                     "the token service refused the credentials for `{}`",
                     scopes.key()
                 ),
+                advice: self.advice.unauthorized(),
             }
             .into());
         }
@@ -524,6 +529,7 @@ mod tests {
         let auth = Authenticator::new(
             "reg:5000",
             Some(Credential::basic("zuul", Secret::new("pw"))),
+            Advice::default(),
         );
         let scopes = Scopes::pull("a");
         assert!(auth.header(&scopes).is_none());

@@ -6,6 +6,7 @@
 //! Knows HTTP, not images: blob and manifest operations live in `blobs` and
 //! `manifests`, whole-image copies in `copy`.
 
+use super::advice::{Advice, Origins};
 use super::auth::{Authenticator, Retry, Scopes};
 use super::credentials::Credential;
 use super::retry::{Failed, RetryPolicy, retry, retry_after, retryable_status};
@@ -33,6 +34,9 @@ pub struct RegistryOptions {
     pub retry: RetryPolicy,
     /// Concurrent blob transfers against this registry.
     pub concurrency: usize,
+    /// Where trust and credentials came from, for errors that say what
+    /// to change.
+    pub origins: Origins,
 }
 
 impl RegistryOptions {
@@ -44,6 +48,7 @@ impl RegistryOptions {
             certs_dirs: tls::default_certs_dirs(),
             retry: RetryPolicy::default(),
             concurrency: 8,
+            origins: Origins::default(),
         }
     }
 }
@@ -60,6 +65,7 @@ pub struct Registry {
     pub(super) transfers: Arc<Semaphore>,
     /// Set once the registry refused a monolithic upload.
     pub(super) chunked_only: AtomicBool,
+    advice: Advice,
 }
 
 /// An OCI error body: `{"errors": [{"code", "message", "detail"}]}`.
@@ -90,6 +96,12 @@ impl Registry {
             message: format!("is not a usable registry address: {err}"),
         })?;
         let trust = tls::trust(&options.address, &options.ca_pems, &options.certs_dirs)?;
+        let advice = Advice {
+            registry: options.address.clone(),
+            origins: options.origins.clone(),
+            trusted: trust.origins.clone(),
+            dirs: trust.dirs.clone(),
+        };
         let config = tls::client_config(trust)?;
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(config)
@@ -104,7 +116,8 @@ impl Registry {
                 message: format!("failed to set up an HTTP client: {err}"),
             })?;
         Ok(Registry {
-            auth: Authenticator::new(&options.address, options.credential),
+            auth: Authenticator::new(&options.address, options.credential, advice.clone()),
+            advice,
             address: options.address,
             base,
             http,
@@ -213,6 +226,7 @@ impl Registry {
                         return Err(Error::Unauthorized {
                             registry: self.address.clone(),
                             message,
+                            advice: self.advice.unauthorized(),
                         }
                         .into());
                     }
@@ -276,12 +290,18 @@ impl Registry {
         url: &Url,
         err: &reqwest::Error,
     ) -> Error {
-        Error::transport(method.as_str(), url, err)
+        Error::transport(method.as_str(), url, err, &self.advice)
     }
 
     /// The error for an unexpected response, from its OCI error body.
     pub async fn error(&self, method: &Method, url: &Url, response: Response) -> Error {
         let status = response.status();
+        // A 401 that says the (fresh) token grants too little is a denial.
+        let insufficient = response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("insufficient_scope"));
         let body = response.bytes().await.unwrap_or_default();
         let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
         let first = parsed.and_then(|body| body.errors.into_iter().next());
@@ -294,6 +314,11 @@ impl Registry {
                 what,
                 code,
             },
+            StatusCode::UNAUTHORIZED if insufficient => Error::Denied {
+                registry: self.address.clone(),
+                message: format!("{method} {what}: the token grants too little"),
+                advice: self.advice.denied(),
+            },
             StatusCode::UNAUTHORIZED => Error::Unauthorized {
                 registry: self.address.clone(),
                 message: if message.is_empty() {
@@ -301,6 +326,7 @@ impl Registry {
                 } else {
                     message
                 },
+                advice: self.advice.unauthorized(),
             },
             StatusCode::FORBIDDEN => Error::Denied {
                 registry: self.address.clone(),
@@ -309,6 +335,7 @@ impl Registry {
                 } else {
                     message
                 },
+                advice: self.advice.denied(),
             },
             status => Error::Http {
                 method: method.to_string(),

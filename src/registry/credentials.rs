@@ -85,6 +85,12 @@ impl CredentialStore {
 
     /// The first credentials found for `registry` (`host:port`), or `None`.
     pub fn lookup(&self, registry: &str) -> Result<Option<Credential>, Error> {
+        Ok(self.lookup_with_file(registry)?.map(|(found, _)| found))
+    }
+
+    /// [`CredentialStore::lookup`], with the file the credentials came
+    /// from (for errors that say where to correct them).
+    pub fn lookup_with_file(&self, registry: &str) -> Result<Option<(Credential, PathBuf)>, Error> {
         for path in &self.files {
             let text = match std::fs::read_to_string(path) {
                 Ok(text) => text,
@@ -108,7 +114,7 @@ impl CredentialStore {
                     "using credentials for `{registry}` from `{}`",
                     path.display()
                 );
-                return Ok(Some(found));
+                return Ok(Some((found, path.clone())));
             }
         }
         Ok(None)

@@ -150,7 +150,7 @@ async fn next(mut state: State) -> Option<(Result<Bytes, Error>, State)> {
         let source = &state.source;
         let registry = &source.registry;
         let url = registry.url(&format!("{}/blobs/{}", source.repository, source.digest));
-        let broke = Error::transport("GET", &url, &broke);
+        let broke = registry.transport_error(&reqwest::Method::GET, &url, &broke);
         if state.received >= source.size {
             state.done = true;
             return Some((Err(broke), state));

@@ -10,6 +10,7 @@
 //! credentials and CA certificates, and get back typed errors ([`Error`])
 //! they can act on; progress goes through the [`progress::Observer`] hook.
 
+pub mod advice;
 pub mod auth;
 pub mod blobs;
 pub mod client;
@@ -26,6 +27,7 @@ pub mod tls;
 
 pub use client::{Registry, RegistryOptions};
 
+use advice::Advice;
 use reqwest::StatusCode;
 use thiserror::Error;
 use url::Url;
@@ -43,12 +45,21 @@ pub enum Error {
         code: Option<String>,
     },
     /// The registry refused the credentials (or asked for some and none
-    /// were available).
-    #[error("`{registry}` refused the credentials: {message}")]
-    Unauthorized { registry: String, message: String },
+    /// were available). `advice` (from [`Advice`]) says where they came
+    /// from and what to do.
+    #[error("`{registry}` refused the credentials: {message}{advice}")]
+    Unauthorized {
+        registry: String,
+        message: String,
+        advice: String,
+    },
     /// The credentials are valid but may not do this (403).
-    #[error("`{registry}` denied access: {message}")]
-    Denied { registry: String, message: String },
+    #[error("`{registry}` denied access: {message}{advice}")]
+    Denied {
+        registry: String,
+        message: String,
+        advice: String,
+    },
     /// Bytes received do not hash to the digest they were asked for.
     #[error("`{what}`: content does not match its digest: expected `{expected}`, got `{actual}`")]
     DigestMismatch {
@@ -92,12 +103,21 @@ pub enum Error {
     },
     /// TLS refused the server's certificate: an unknown issuer, a name it
     /// is not valid for, an expired or malformed certificate. Trying again
-    /// does not help; the trust configuration must change.
-    #[error("{method} {url}: {message}")]
+    /// does not help; the trust configuration must change. `advice` names
+    /// what was trusted and what to change.
+    #[error("the TLS certificate of `{registry}` is not trusted ({message}){advice}")]
     Certificate {
-        method: String,
-        url: String,
+        registry: String,
         message: String,
+        advice: String,
+    },
+    /// The registry refused the TLS handshake: it wants a client
+    /// certificate, or shares no protocol version with us. Permanent.
+    #[error("`{registry}` refused the TLS handshake ({message}){advice}")]
+    Handshake {
+        registry: String,
+        message: String,
+        advice: String,
     },
     /// Retries did not help within the time budget; `last` is the final
     /// failure.
@@ -125,21 +145,27 @@ impl Error {
     }
 
     /// The error for a request that got no answer: [`Error::Certificate`]
-    /// when TLS refused the server's certificate, else [`Error::Transport`].
-    pub fn transport(method: &str, url: &Url, err: &reqwest::Error) -> Error {
-        let (method, url, message) = (method.to_owned(), show_url(url), describe(err));
-        if refused_certificate(err) {
-            Error::Certificate {
-                method,
-                url,
-                message,
-            }
-        } else {
-            Error::Transport {
-                method,
-                url,
-                message,
-            }
+    /// when TLS refused the server's certificate, [`Error::Handshake`] when
+    /// the server refused the handshake, else [`Error::Transport`].
+    /// `advice` is the registry's (for errors that say what to do).
+    pub fn transport(method: &str, url: &Url, err: &reqwest::Error, advice: &Advice) -> Error {
+        let registry = url.authority().to_owned();
+        match tls_failure(err) {
+            Some(tls @ rustls::Error::InvalidCertificate(problem)) => Error::Certificate {
+                registry,
+                message: tls.to_string(),
+                advice: advice.certificate(problem),
+            },
+            Some(tls @ rustls::Error::AlertReceived(alert)) => Error::Handshake {
+                registry,
+                message: tls.to_string(),
+                advice: advice.handshake(alert),
+            },
+            _ => Error::Transport {
+                method: method.to_owned(),
+                url: show_url(url),
+                message: describe(err),
+            },
         }
     }
 }
@@ -171,14 +197,32 @@ fn causes(err: &reqwest::Error) -> Vec<&(dyn std::error::Error + 'static)> {
     causes
 }
 
-/// Whether TLS refused the server's certificate (rather than the network
-/// failing): rustls' `InvalidCertificate` somewhere in the causes.
-fn refused_certificate(err: &reqwest::Error) -> bool {
-    causes(err).into_iter().any(|cause| {
-        matches!(
-            cause.downcast_ref::<rustls::Error>(),
-            Some(rustls::Error::InvalidCertificate(_))
-        )
+/// The TLS failure behind `err` that trying again does not cure: rustls
+/// refused the server's certificate, or the server refused the handshake
+/// with an alert about certificates or versions; `None` for the rest
+/// (the network failing, a reset mid-handshake).
+fn tls_failure(err: &reqwest::Error) -> Option<&rustls::Error> {
+    causes(err).into_iter().find_map(|cause| {
+        let tls = cause.downcast_ref::<rustls::Error>()?;
+        let permanent = match tls {
+            rustls::Error::InvalidCertificate(_) => true,
+            rustls::Error::AlertReceived(alert) => matches!(
+                alert,
+                rustls::AlertDescription::BadCertificate
+                    | rustls::AlertDescription::UnsupportedCertificate
+                    | rustls::AlertDescription::CertificateRevoked
+                    | rustls::AlertDescription::CertificateExpired
+                    | rustls::AlertDescription::CertificateUnknown
+                    | rustls::AlertDescription::CertificateRequired
+                    | rustls::AlertDescription::UnknownCA
+                    | rustls::AlertDescription::AccessDenied
+                    | rustls::AlertDescription::HandshakeFailure
+                    | rustls::AlertDescription::ProtocolVersion
+                    | rustls::AlertDescription::InsufficientSecurity
+            ),
+            _ => false,
+        };
+        permanent.then_some(tls)
     })
 }
 

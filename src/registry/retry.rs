@@ -81,7 +81,8 @@ pub enum Failure {
     /// that broke off, an upload session the registry lost.
     Transient,
     /// Everything else: a TLS certificate the client does not trust
-    /// (unknown issuer, wrong host name, a bad certificate), 401/403 after
+    /// (unknown issuer, wrong host name, a bad certificate), a handshake
+    /// the registry refuses (it wants a client certificate), 401/403 after
     /// fresh credentials, 404, content that does not match its digest, a
     /// registry that breaks the protocol, and retries already given up.
     Permanent,
@@ -99,6 +100,7 @@ pub fn classify(err: &Error) -> Failure {
         } => actual < expected,
         Error::RangeNotHonoured { .. } => true,
         Error::Certificate { .. }
+        | Error::Handshake { .. }
         | Error::Unauthorized { .. }
         | Error::Denied { .. }
         | Error::NotFound { .. }
@@ -286,9 +288,9 @@ mod tests {
 
     fn certificate() -> Error {
         Error::Certificate {
-            method: "GET".into(),
-            url: "https://reg:5000/v2/".into(),
+            registry: "reg:5000".into(),
             message: "invalid peer certificate: UnknownIssuer".into(),
+            advice: String::new(),
         }
     }
 
@@ -305,12 +307,26 @@ mod tests {
         let unauthorized = Error::Unauthorized {
             registry: "reg".into(),
             message: "user name or password rejected".into(),
+            advice: String::new(),
         };
         let denied = Error::Denied {
             registry: "reg".into(),
             message: "no".into(),
+            advice: String::new(),
         };
-        for err in [certificate(), unauthorized, denied, http(400), http(501)] {
+        let handshake = Error::Handshake {
+            registry: "reg".into(),
+            message: "received fatal alert: CertificateRequired".into(),
+            advice: String::new(),
+        };
+        for err in [
+            certificate(),
+            handshake,
+            unauthorized,
+            denied,
+            http(400),
+            http(501),
+        ] {
             assert_eq!(classify(&err), Failure::Permanent, "{err}");
         }
     }

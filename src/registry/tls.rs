@@ -44,11 +44,16 @@ pub enum Error {
 
 /// What one registry's connections trust: the roots webpki verifies chains
 /// against (system roots and every configured certificate) and the
-/// configured certificates a server may present as they are.
+/// configured certificates a server may present as they are; and, for
+/// errors, where they came from.
 #[derive(Debug, Clone)]
 pub struct Trust {
     pub roots: RootCertStore,
     pub pinned: Vec<CertificateDer<'static>>,
+    /// The labels of the PEMs and the `certs.d` files trusted.
+    pub origins: Vec<String>,
+    /// The per-registry directories looked in (`<dir>/<registry>`).
+    pub dirs: Vec<PathBuf>,
 }
 
 /// The per-registry CA directories docker, podman and skopeo read.
@@ -106,12 +111,15 @@ pub fn trust(
     let mut trust = Trust {
         roots: RootCertStore::empty(),
         pinned: Vec::new(),
+        origins: Vec::new(),
+        dirs: Vec::new(),
     };
     let (added, ignored) = trust
         .roots
         .add_parsable_certificates(system_roots().iter().cloned());
     tracing::trace!("{added} system CAs trusted, {ignored} ignored");
     for (origin, pem) in pems {
+        trust.origins.push(origin.clone());
         for cert in parse_pem(registry, origin, pem.as_bytes())? {
             trust.roots.add(cert.clone()).map_err(|err| Error::BadPem {
                 registry: registry.to_owned(),
@@ -123,6 +131,7 @@ pub fn trust(
     }
     for dir in certs_dirs {
         let dir = dir.join(registry);
+        trust.dirs.push(dir.clone());
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
@@ -145,6 +154,7 @@ pub fn trust(
                     Err(err) => tracing::warn!("ignoring a certificate in `{origin}`: {err}"),
                 }
             }
+            trust.origins.push(origin.clone());
             tracing::debug!("trusting certificates from `{origin}` for `{registry}`");
         }
     }
@@ -373,6 +383,9 @@ mod tests {
         let found = trust("[::1]:5000", &pems, &[dir.path().to_owned()]).unwrap();
         assert_eq!(found.roots.len(), base + 2);
         assert_eq!(found.pinned.len(), 2);
+        let file = host_dir.join("ca.crt").display().to_string();
+        assert_eq!(found.origins, ["buildset_registry.cert".to_owned(), file]);
+        assert_eq!(found.dirs, std::slice::from_ref(&host_dir));
         // Another registry's directory is not read.
         let other = trust("other:5000", &[], &[dir.path().to_owned()]).unwrap();
         assert_eq!(other.roots.len(), base);

@@ -4,11 +4,11 @@
 //!
 //! ```text
 //! <root>/conf/registry.yaml    0600  listen, storage, TLS files, user `zuul` and password
-//! <root>/conf/connection.json        host and port advertised to clients
+//! <root>/conf/connection.json        host and port advertised to clients, listen address
 //! <root>/tls/ca.pem, cert.pem        CA (returned as `cert`) and server certificate
 //! <root>/tls/cert.key          0600  server key (the CA key is never kept)
 //! <root>/storage/                    blobs, manifests, uploads
-//! <root>/run/                        supervisor pid, registry log
+//! <root>/run/                        supervisor pid, start status, registry log
 //! ```
 //!
 //! All files go through `crate::fs`; no protocol or process logic here.
@@ -22,19 +22,45 @@ use crate::zuul::registries::{BUILDSET_ALIAS, BuildsetRegistry};
 use anyhow::{Context, Result, bail};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const USER: &str = "zuul";
+/// How long one readiness probe may take.
+const PROBE_LIMIT: Duration = Duration::from_millis(500);
 const PASSWORD_LEN: usize = 32;
 
-/// The advertised address, kept beside the config.
+/// The advertised address and the one the registry binds, kept beside
+/// the config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connection {
     pub host: String,
     pub port: u16,
+    /// Missing from the files of earlier versions: then `[::]:0`, which no
+    /// request equals, so such a root is set up anew.
+    #[serde(default = "unknown_listen")]
+    pub listen: SocketAddr,
+}
+
+fn unknown_listen() -> SocketAddr {
+    SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
+}
+
+impl Connection {
+    /// Where a probe on this machine reaches the registry: the listen
+    /// address, or loopback when it listens on every interface.
+    pub fn probe_address(&self) -> SocketAddr {
+        let ip = self.listen.ip();
+        let ip = if ip.is_unspecified() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            ip
+        };
+        SocketAddr::new(ip, self.listen.port())
+    }
 }
 
 pub struct Layout {
@@ -117,13 +143,16 @@ impl Layout {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))
                 .with_context(|| format!("failed to make `{}` private", path.display()))?;
         }
+        // The probe connects to the listen address (or loopback), so both
+        // are names of the certificate too.
         let mut names = vec![BUILDSET_ALIAS.to_owned(), connection.host.clone()];
-        for loopback in ["127.0.0.1", "::1"] {
-            if !names.iter().any(|n| n == loopback) {
-                names.push(loopback.to_owned());
+        let listen = connection.listen.ip();
+        let extra = (!listen.is_unspecified()).then(|| listen.to_string());
+        for name in extra.into_iter().chain(["127.0.0.1".into(), "::1".into()]) {
+            if !names.contains(&name) {
+                names.push(name);
             }
         }
-        names.dedup();
         let generated = tls::generate(&names)?;
         crate::fs::write_atomic(
             &self.key(),
@@ -138,7 +167,7 @@ impl Layout {
         crate::fs::write_atomic(&self.ca(), generated.ca_pem.as_bytes(), crate::fs::PUBLIC)?;
         let password = Secret::new(generate_password());
         let config = FileConfig {
-            listen: Some(format!("[::]:{}", connection.port)),
+            listen: Some(connection.listen.to_string()),
             root: Some(self.root.join("storage")),
             tls_cert: Some(self.cert()),
             tls_key: Some(self.key()),
@@ -175,9 +204,9 @@ pub fn generate_password() -> String {
         .collect()
 }
 
-/// One TLS request to `GET /v2/` on loopback, verifying the certificate
-/// against `ca_pem`; returns the HTTP status.
-pub async fn probe(port: u16, ca_pem: &str) -> Result<u16> {
+/// One TLS request to `GET /v2/` at `address` (on this machine), verifying
+/// the certificate against `ca_pem`; returns the HTTP status.
+pub async fn probe(address: SocketAddr, ca_pem: &str) -> Result<u16> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut ca_pem.as_bytes()) {
         roots.add(cert.context("the CA is not PEM")?)?;
@@ -187,11 +216,10 @@ pub async fn probe(port: u16, ca_pem: &str) -> Result<u16> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1")?.to_owned();
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    let name = rustls::pki_types::ServerName::IpAddress(address.ip().into());
     let mut stream = connector.connect(name, stream).await?;
-    let request =
-        format!("GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    let request = format!("GET /v2/ HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).await?;
@@ -201,28 +229,44 @@ pub async fn probe(port: u16, ca_pem: &str) -> Result<u16> {
         .with_context(|| format!("unexpected answer `{text}`"))
 }
 
-/// Wait until the registry on `port` answers over TLS. `alive` reports
-/// whether whatever runs it is still running, to fail fast.
+/// Wait until the registry at `address` answers over TLS. `failed` says
+/// why it never will (it exited, it could not start), to fail fast; it is
+/// asked every few milliseconds, also while a probe is under way (another
+/// program on the port may take the connection and never answer).
 pub async fn wait_ready(
-    port: u16,
+    address: SocketAddr,
     ca_pem: &str,
     timeout: Duration,
-    mut alive: impl FnMut() -> bool,
+    mut failed: impl FnMut() -> Option<anyhow::Error>,
 ) -> Result<()> {
+    const POLL: Duration = Duration::from_millis(5);
     let deadline = Instant::now() + timeout;
     loop {
-        match probe(port, ca_pem).await {
-            Ok(200 | 401) => return Ok(()),
-            Ok(status) => tracing::debug!("registry answered {status}"),
-            Err(err) => tracing::trace!("registry not ready: {err:#}"),
+        let attempt = tokio::time::timeout(PROBE_LIMIT, probe(address, ca_pem));
+        tokio::pin!(attempt);
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut attempt => break outcome,
+                () = tokio::time::sleep(POLL) => {
+                    if let Some(err) = failed() {
+                        return Err(err);
+                    }
+                }
+            }
+        };
+        match outcome {
+            Ok(Ok(200 | 401)) => return Ok(()),
+            Ok(Ok(status)) => tracing::debug!("registry answered {status}"),
+            Ok(Err(err)) => tracing::trace!("registry not ready: {err:#}"),
+            Err(_) => tracing::debug!("no answer from {address} within {PROBE_LIMIT:?}"),
         }
-        if !alive() {
-            bail!("the registry exited before it answered");
+        if let Some(err) = failed() {
+            return Err(err);
         }
         if Instant::now() > deadline {
             bail!("the registry did not answer over TLS within {timeout:?}");
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(POLL).await;
     }
 }
 
@@ -238,6 +282,7 @@ mod tests {
         let connection = Connection {
             host: "buildset.example.org".into(),
             port: 5123,
+            listen: "[::]:5123".parse().unwrap(),
         };
         let created = layout.create(&connection).unwrap();
         assert!(created.password.expose().len() >= 20);
@@ -250,6 +295,16 @@ mod tests {
         }
         let config = std::fs::read_to_string(layout.config()).unwrap();
         assert!(config.contains(created.password.expose()));
+        assert!(config.contains("listen: '[::]:5123'"), "{config}");
+        // A connection file of an earlier version (no listen address) is
+        // read, and differs from any new request.
+        std::fs::write(
+            layout.connection(),
+            r#"{"host": "buildset.example.org", "port": 5123}"#,
+        )
+        .unwrap();
+        let (old, _) = layout.load().unwrap().unwrap();
+        assert_ne!(old, connection);
         assert!(
             !std::fs::read_to_string(layout.connection())
                 .unwrap()

@@ -2,17 +2,22 @@
 //! registry already running from the same root (when it advertises the
 //! same address), else create or reuse the root's layout, start the
 //! registry detached and supervised ([`super::supervisor`]), and wait until
-//! it answers over TLS with its own CA; a registry that does not come up is
-//! stopped again and its log tail reported.
+//! it answers over TLS with its own CA. A registry that could not start
+//! (its [status](super::status) says why: the port is in use, the address
+//! is not this machine's) fails the wait at once with that reason; one that
+//! does not come up for another reason is stopped again and its log tail
+//! reported.
 //!
 //! Takes resolved settings and returns the connection data; reads no Zuul
 //! variables and prints nothing (the command does both).
 
 use super::buildset::{self, Connection, Layout};
+use super::status::{self, Cause, ServeStatus};
 use super::supervisor::{self, Started};
 use crate::host::services;
+use crate::output::Hint;
 use crate::zuul::registries::BuildsetRegistry;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -24,6 +29,8 @@ const READY_LIMIT: Duration = Duration::from_secs(30);
 pub struct Running {
     /// The connection data (`secret_data.buildset_registry`).
     pub registry: BuildsetRegistry,
+    /// The address it listens on.
+    pub listen: std::net::SocketAddr,
     pub root: PathBuf,
     /// `None` when an already running registry was reused, else the time
     /// from start to the first answer.
@@ -35,13 +42,15 @@ impl Running {
     pub fn summary(&self) -> String {
         match self.started_in {
             None => format!(
-                "buildset registry already running on {} (root `{}`)",
+                "buildset registry already running on {} (listening on {}, root `{}`)",
                 self.registry.address(),
+                self.listen,
                 self.root.display()
             ),
             Some(elapsed) => format!(
-                "buildset registry running on {} (root `{}`, ready in {} ms)",
+                "buildset registry running on {} (listening on {}, root `{}`, ready in {} ms)",
                 self.registry.address(),
+                self.listen,
                 self.root.display(),
                 elapsed.as_millis()
             ),
@@ -59,6 +68,7 @@ pub async fn ensure_running(root: &Path, connection: Connection) -> Result<Runni
     let running = run.running_pid().is_some() || run.unit().is_some();
     let reply = |registry, started_in| Running {
         registry,
+        listen: connection.listen,
         root: root.to_path_buf(),
         started_in,
     };
@@ -66,15 +76,16 @@ pub async fn ensure_running(root: &Path, connection: Connection) -> Result<Runni
         Some((old, registry)) if running => {
             if old != connection {
                 bail!(
-                    "a buildset registry for `{}:{}` already runs from `{}`; stop it first with `zuul-image registry stop --root {}`",
+                    "a buildset registry for `{}:{}` (listening on `{}`) already runs from `{}`; stop it first with `zuul-image registry stop --root {}`",
                     old.host,
                     old.port,
+                    old.listen,
                     root.display(),
                     root.display()
                 );
             }
             let ca = registry.cert.clone().unwrap_or_default();
-            buildset::wait_ready(connection.port, &ca, READY_LIMIT, || true)
+            buildset::wait_ready(connection.probe_address(), &ca, READY_LIMIT, || None)
                 .await
                 .context("the running buildset registry does not answer")?;
             Ok(reply(registry, None))
@@ -85,23 +96,62 @@ pub async fn ensure_running(root: &Path, connection: Connection) -> Result<Runni
                 _ => layout.create(&connection)?,
             };
             let ca = registry.cert.clone().unwrap_or_default();
-            let port = connection.port;
-            let start = supervisor::start(&layout.config(), &run, &Layout::unit(port))?;
-            let ready = match start {
-                Started::Supervisor(pid) => {
-                    buildset::wait_ready(port, &ca, READY_LIMIT, || services::is_alive(pid as i32))
-                        .await
+            let start = supervisor::start(&layout.config(), &run, &Layout::unit(connection.port))?;
+            let status_file = run.status_file();
+            let failed = || {
+                // Dead first: a server that failed wrote its status before
+                // its supervisor exited.
+                let dead =
+                    matches!(start, Started::Supervisor(pid) if !services::is_alive(pid as i32));
+                match status::read(&status_file) {
+                    Some(ServeStatus::Failed { message, cause }) => {
+                        Some(refused(message, cause, connection.listen.port()))
+                    }
+                    _ if dead => Some(anyhow!("the registry exited before it answered")),
+                    _ => None,
                 }
-                Started::Systemd(_) => buildset::wait_ready(port, &ca, READY_LIMIT, || true).await,
             };
+            let ready =
+                buildset::wait_ready(connection.probe_address(), &ca, READY_LIMIT, failed).await;
             if let Err(err) = ready {
+                let refused = err.downcast_ref::<Refused>().is_some();
                 let tail = run.log_tail();
                 let _ = supervisor::stop(&run);
-                return Err(err.context(format!(
-                    "failed to start the buildset registry on port {port}; last log lines:\n{tail}"
-                )));
+                // A supervisor that gave up by itself may still be exiting
+                // (its pidfile already gone); nothing is left running.
+                if let Started::Supervisor(pid) = start {
+                    services::wait_exit(pid as i32, Duration::from_secs(5));
+                }
+                let what = format!(
+                    "failed to start the buildset registry on `{}`",
+                    connection.listen
+                );
+                return Err(if refused {
+                    err.context(what)
+                } else {
+                    err.context(format!("{what}; last log lines:\n{tail}"))
+                });
             }
             Ok(reply(registry, Some(started.elapsed())))
         }
     }
+}
+
+/// Why the registry could not start, as its status said.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Refused(String);
+
+/// The error for a registry that could not start, with what to do when
+/// that is clear.
+fn refused(message: String, cause: Cause, port: u16) -> anyhow::Error {
+    let err = anyhow::Error::new(Refused(message));
+    let hint = match cause {
+        Cause::PortInUse => format!(
+            "another program listens there (`ss -ltnp 'sport = :{port}'` names it): stop it, or choose another port with `--port` or `buildset_registry_port`"
+        ),
+        Cause::NotLocal => "when clients reach this node through another address (NAT), keep that as the host and listen on one of this machine's with `--listen` or `buildset_registry_listen` (`::` for every interface)".to_owned(),
+        Cause::Other => return err,
+    };
+    err.context(Hint(hint))
 }

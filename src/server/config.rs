@@ -146,7 +146,7 @@ pub enum Error {
         value: String,
         message: String,
     },
-    #[error("no storage root: pass `--root DIR` or set `root` in the config file")]
+    #[error("no storage directory: pass `--storage DIR` or set `root` in the config file")]
     NoRoot,
     #[error("`--tls-cert` and `--tls-key` go together (got only `{0}`)")]
     TlsPair(String),
@@ -290,9 +290,8 @@ pub fn load_htpasswd(path: &Path) -> Result<HashMap<String, User>, Error> {
         let (name, hash) = line
             .split_once(':')
             .ok_or_else(|| fail("expected `user:hash`"))?;
-        if !(hash.starts_with("$2y$") || hash.starts_with("$2b$") || hash.starts_with("$2a$")) {
-            return Err(fail("only bcrypt hashes are supported (`htpasswd -B`)"));
-        }
+        check_bcrypt(hash)
+            .map_err(|message| fail(&format!("user `{name}`: {message} (`htpasswd -B`)")))?;
         users.insert(
             name.to_owned(),
             User {
@@ -302,6 +301,72 @@ pub fn load_htpasswd(path: &Path) -> Result<HashMap<String, User>, Error> {
         );
     }
     Ok(users)
+}
+
+/// Whether `hash` is a bcrypt hash this registry can check a password
+/// against: `$2a$`, `$2b$` or `$2y$`, a two-digit cost from 04 to 31, and
+/// 53 characters of bcrypt's base64 (salt and hash). The error never
+/// quotes the hash.
+pub fn check_bcrypt(hash: &str) -> Result<(), String> {
+    let fields: Vec<&str> = hash.split('$').collect();
+    let valid = match fields.as_slice() {
+        ["", version, cost, rest] => {
+            ["2a", "2b", "2y"].contains(version)
+                && cost.len() == 2
+                && cost
+                    .parse::<u32>()
+                    .is_ok_and(|cost| (4..=31).contains(&cost))
+                && rest.len() == 53
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
+        }
+        _ => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err("not a bcrypt hash: expected `$2y$<cost>$` and 53 characters, as `htpasswd -nbB USER PASSWORD` prints after the colon".into())
+    }
+}
+
+/// The certificate and key can be read and make a TLS configuration;
+/// `file` (the flag or the config file) and `what` say where their paths
+/// came from. The error names the resolved paths.
+fn check_tls(file: &str, what: &str, cert: &Path, key: &Path) -> Result<(), Error> {
+    super::tls::server_config(cert, key)
+        .map(|_| ())
+        .map_err(|err| Error::Invalid {
+            file: file.to_owned(),
+            message: format!("{what}{err:#}"),
+        })
+}
+
+/// A warning when the config file `path` holds plain-text passwords and
+/// its group or others may read it; `None` otherwise (or when it cannot be
+/// read: loading it reports that).
+pub fn readable_passwords_warning(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    if mode & 0o077 == 0 {
+        return None;
+    }
+    let config = FileConfig::load(path).ok()?;
+    let users: Vec<String> = config
+        .users
+        .iter()
+        .filter(|user| user.password.is_some())
+        .map(|user| format!("`{}`", user.name))
+        .collect();
+    if users.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "`{}` holds plain-text passwords (users {}) and others may read it (mode {mode:04o}): `chmod 600 {}`, or give `password-hash` instead",
+        path.display(),
+        users.join(", "),
+        path.display()
+    ))
 }
 
 impl ServerConfig {
@@ -324,7 +389,13 @@ impl ServerConfig {
         let cert = flags.tls_cert.clone().or(file.tls_cert);
         let key = flags.tls_key.clone().or(file.tls_key);
         let tls = match (cert, key) {
-            (Some(cert), Some(key)) => Some((cert, key)),
+            (Some(cert), Some(key)) => {
+                match &flags.tls_cert {
+                    Some(_) => check_tls("--tls-cert", "", &cert, &key)?,
+                    None => check_tls(&config_name, "`tls-cert`/`tls-key`: ", &cert, &key)?,
+                }
+                Some((cert, key))
+            }
             (None, None) => None,
             (Some(_), None) => return Err(Error::TlsPair("--tls-cert".into())),
             (None, Some(_)) => return Err(Error::TlsPair("--tls-key".into())),
@@ -336,7 +407,13 @@ impl ServerConfig {
         for entry in file.users {
             let credential = match (entry.password, entry.password_hash) {
                 (Some(password), None) => Credential::Plain(password),
-                (None, Some(hash)) => Credential::Bcrypt(hash),
+                (None, Some(hash)) => {
+                    check_bcrypt(&hash).map_err(|message| Error::Invalid {
+                        file: config_name.clone(),
+                        message: format!("user `{}`: `password-hash` is {message}", entry.name),
+                    })?;
+                    Credential::Bcrypt(hash)
+                }
                 _ => {
                     return Err(Error::Invalid {
                         file: config_name.clone(),
@@ -415,6 +492,134 @@ mod tests {
         let resolved = ServerConfig::resolve(&flags).unwrap();
         assert_eq!(resolved.listen.to_string(), "[::1]:6000");
         assert!(!resolved.anonymous_read);
+    }
+
+    /// Issue 9: `"x"` and the README's own `"$2y$…"` were accepted as
+    /// hashes, and that user could never log in.
+    #[test]
+    fn issue_9_password_hashes_must_be_bcrypt() {
+        let real = bcrypt::hash("secret", 4).unwrap();
+        assert_eq!(check_bcrypt(&real), Ok(()));
+        let htpasswd_style = real.replacen("$2b$", "$2y$", 1);
+        assert_eq!(check_bcrypt(&htpasswd_style), Ok(()));
+        for bad in [
+            "x",
+            "$2y$…",
+            "",
+            "$1$abc$def",
+            &real.replacen("$04$", "$99$", 1),
+            &real[..real.len() - 1],
+            &format!("{}!", &real[..real.len() - 1]),
+        ] {
+            let err = check_bcrypt(bad).unwrap_err();
+            assert!(err.starts_with("not a bcrypt hash"), "{bad}: {err}");
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("registry.yaml");
+        for hash in ["x", "$2y$…"] {
+            let yaml = format!(
+                "root: storage\nusers:\n  - {{name: reader, password-hash: \"{hash}\", access: read}}\n"
+            );
+            std::fs::write(&config, yaml).unwrap();
+            let flags = Flags {
+                config: Some(config.clone()),
+                ..Flags::default()
+            };
+            let err = ServerConfig::resolve(&flags).unwrap_err().to_string();
+            assert!(err.contains("registry.yaml"), "{err}");
+            assert!(err.contains("user `reader`"), "{err}");
+            assert!(err.contains("not a bcrypt hash"), "{err}");
+        }
+        let htpasswd = dir.path().join("htpasswd");
+        std::fs::write(&htpasswd, format!("ok:{real}\nci:$2y$05$short\n")).unwrap();
+        let flags = Flags {
+            root: Some(dir.path().into()),
+            htpasswd: Some(htpasswd),
+            ..Flags::default()
+        };
+        let err = ServerConfig::resolve(&flags).unwrap_err().to_string();
+        assert!(
+            err.contains("line 2: user `ci`: not a bcrypt hash"),
+            "{err}"
+        );
+    }
+
+    /// Issue 9: a missing relative `tls/cert.pem` was reported without the
+    /// config file, and as an operation failure.
+    #[test]
+    fn issue_9_tls_files_are_checked_naming_the_config_and_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("registry.yaml");
+        std::fs::write(
+            &config,
+            "root: storage\ntls-cert: tls/cert.pem\ntls-key: tls/cert.key\n",
+        )
+        .unwrap();
+        let flags = Flags {
+            config: Some(config.clone()),
+            ..Flags::default()
+        };
+        let err = ServerConfig::resolve(&flags).unwrap_err();
+        assert!(crate::exit::Classify::is_input(&err));
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!("`{}`: `tls-cert`", config.display())),
+            "{text}"
+        );
+        let resolved = dir.path().join("tls/cert.pem");
+        assert!(
+            text.contains(&format!("`{}`", resolved.display())),
+            "{text}"
+        );
+
+        let generated = super::super::tls::generate(&["localhost".into()]).unwrap();
+        std::fs::create_dir(dir.path().join("tls")).unwrap();
+        std::fs::write(&resolved, &generated.cert_pem).unwrap();
+        std::fs::write(dir.path().join("tls/cert.key"), "not a key").unwrap();
+        let err = ServerConfig::resolve(&flags).unwrap_err().to_string();
+        assert!(err.contains("cert.key"), "{err}");
+        std::fs::write(dir.path().join("tls/cert.key"), &generated.key_pem).unwrap();
+        assert!(ServerConfig::resolve(&flags).unwrap().tls.is_some());
+        let flags = Flags {
+            root: Some(dir.path().into()),
+            tls_cert: Some("/nonexistent/cert.pem".into()),
+            tls_key: Some("/nonexistent/key.pem".into()),
+            ..Flags::default()
+        };
+        let err = ServerConfig::resolve(&flags).unwrap_err().to_string();
+        assert!(
+            err.starts_with("`--tls-cert`: failed to read TLS certificate `/nonexistent/cert.pem`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn issue_9_readable_plain_passwords_get_a_warning() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("registry.yaml");
+        let mode = |mode| {
+            std::fs::set_permissions(&config, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        std::fs::write(
+            &config,
+            "root: storage\nusers:\n  - {name: zuul, password: hunter2, access: write}\n",
+        )
+        .unwrap();
+        mode(0o644);
+        let warning = readable_passwords_warning(&config).unwrap();
+        assert!(
+            warning.contains("users `zuul`") && warning.contains("0644"),
+            "{warning}"
+        );
+        assert!(warning.contains("chmod 600"), "{warning}");
+        assert!(!warning.contains("hunter2"), "{warning}");
+        mode(0o600);
+        assert_eq!(readable_passwords_warning(&config), None);
+        std::fs::write(&config, "root: storage\n").unwrap();
+        mode(0o644);
+        assert_eq!(readable_passwords_warning(&config), None);
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! configured (within `limits.handshake-timeout`), hands each to
 //! [`connection::serve`] for HTTP/1.1 or HTTP/2 with its deadlines, expires
 //! idle uploads, and shuts down gracefully on SIGTERM or SIGINT (stops
-//! accepting, lets requests in flight finish, up to a deadline). No protocol
-//! logic here.
+//! accepting, lets requests in flight finish, up to a deadline). A socket it
+//! cannot bind is a [`BindError`] that says why in the user's terms (`port
+//! 5000 on 127.0.0.1 is in use`). No protocol logic here.
 
 use super::auth::Auth;
 use super::config::{Limits, ServerConfig};
@@ -24,9 +25,34 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use thiserror::Error;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
+
+/// Why the registry cannot listen. Retrying does not help until something
+/// else changes (an operation failure, exit 1).
+#[derive(Debug, Error)]
+pub enum BindError {
+    #[error("port {} on {} is in use", .addr.port(), show_ip(.addr))]
+    InUse { addr: SocketAddr },
+    #[error("cannot listen on `{addr}`: {} is not an address of this machine", show_ip(.addr))]
+    NotLocal { addr: SocketAddr },
+    #[error("cannot listen on `{addr}`")]
+    Other {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// An IP as users write it next to a port: IPv6 in brackets.
+fn show_ip(addr: &SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(v4) => v4.ip().to_string(),
+        SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+    }
+}
 
 /// How long requests in flight may take to finish after SIGTERM.
 const DRAIN: Duration = Duration::from_secs(20);
@@ -78,14 +104,23 @@ pub fn bind(addr: SocketAddr) -> Result<TcpListener> {
     socket.set_reuse_address(true)?;
     socket
         .bind(&addr.into())
-        .with_context(|| format!("failed to listen on `{addr}`"))?;
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::AddrInUse => BindError::InUse { addr },
+            std::io::ErrorKind::AddrNotAvailable => BindError::NotLocal { addr },
+            _ => BindError::Other { addr, source },
+        })?;
     socket.listen(1024)?;
     socket.set_nonblocking(true)?;
     TcpListener::from_std(socket.into()).context("failed to register the listener")
 }
 
-/// Resolve storage, auth and TLS, bind, and serve until SIGTERM/SIGINT.
-pub async fn serve(config: ServerConfig, printer: &Printer) -> Result<()> {
+/// Resolve storage, auth and TLS, bind, and serve until SIGTERM/SIGINT;
+/// `listening` hears the bound address before the first request is taken.
+pub async fn serve(
+    config: ServerConfig,
+    printer: &Printer,
+    listening: impl FnOnce(SocketAddr),
+) -> Result<()> {
     let open_files = raise_open_file_limit();
     let limits = fit_to_open_files(config.limits.clone(), open_files);
     if limits.max_connections < config.limits.max_connections {
@@ -113,6 +148,7 @@ pub async fn serve(config: ServerConfig, printer: &Printer) -> Result<()> {
     );
     let listener = bind(config.listen)?;
     let local = listener.local_addr()?;
+    listening(local);
     if open && !local.ip().is_loopback() {
         printer.warn(format!(
             "no users are configured: this is an open registry, and anyone who reaches {local} may push and delete"

@@ -18,6 +18,7 @@ pub mod listen;
 pub mod manifests;
 pub mod path;
 pub mod prune;
+pub mod status;
 pub mod storage;
 pub mod supervisor;
 pub mod tls;

@@ -6,13 +6,19 @@
 //!
 //! The supervisor is this binary (`registry supervise`, hidden): it calls
 //! `setsid`, records its pid in `<run>/supervisor.pid`, runs `registry serve
-//! --config FILE` and restarts it with backoff when it dies; SIGTERM stops
-//! both. Secrets reach the server only through the 0600 config file, never
-//! through argv or the environment. No registry protocol here.
+//! --config FILE --status-file <run>/status.json` and restarts it with
+//! backoff when it dies; SIGTERM stops both. A server that never got to
+//! listen (its status says `failed`: port in use, bad config) is not
+//! restarted when no server of this supervisor has listened yet — the same
+//! start would fail the same way; the supervisor exits and the status tells
+//! the waiting `run-buildset-registry` why. Secrets reach the server only
+//! through the 0600 config file, never through argv or the environment. No
+//! registry protocol here.
 
+use super::status::{self, ServeStatus};
 use crate::host::Host;
 use crate::host::services::{self, Detach, Systemd};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use nix::sys::signal::Signal;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -40,6 +46,11 @@ impl RunDir {
 
     pub fn unit_file(&self) -> PathBuf {
         self.dir.join("systemd-unit")
+    }
+
+    /// The server's start status ([`super::status`]).
+    pub fn status_file(&self) -> PathBuf {
+        self.dir.join("status.json")
     }
 
     /// The last lines of the registry log, for error messages.
@@ -85,6 +96,7 @@ pub fn start(config: &Path, run: &RunDir, unit: &str) -> Result<Started> {
     let exe = std::env::current_exe().context("failed to find the zuul-image binary")?;
     let exe = exe.display().to_string();
     let config = config.display().to_string();
+    status::clear(&run.status_file());
     if let Some(systemd) = systemd() {
         let argv = [
             exe,
@@ -92,6 +104,8 @@ pub fn start(config: &Path, run: &RunDir, unit: &str) -> Result<Started> {
             "serve".into(),
             "--config".into(),
             config,
+            "--status-file".into(),
+            run.status_file().display().to_string(),
         ];
         systemd.run_transient(unit, &["Restart=always", "RestartSec=1"], &argv)?;
         crate::fs::write_atomic(&run.unit_file(), unit.as_bytes(), crate::fs::PUBLIC)?;
@@ -122,11 +136,16 @@ pub async fn supervise(config: &Path, run: &RunDir) -> Result<()> {
     let mut backoff = Duration::from_millis(100);
     let shutdown = super::listen::shutdown_signal();
     tokio::pin!(shutdown);
+    let status_file = run.status_file();
+    let mut listened = false;
     loop {
         let started = Instant::now();
+        status::clear(&status_file);
         let mut child = tokio::process::Command::new(&exe)
             .args(["registry", "serve", "--config"])
             .arg(config)
+            .arg("--status-file")
+            .arg(&status_file)
             .stdin(Stdio::null())
             .kill_on_drop(false)
             .spawn()
@@ -134,6 +153,14 @@ pub async fn supervise(config: &Path, run: &RunDir) -> Result<()> {
         tokio::select! {
             status = child.wait() => {
                 let status = status?;
+                match status::read(&status_file) {
+                    Some(ServeStatus::Listening { .. }) => listened = true,
+                    Some(ServeStatus::Failed { message, .. }) if !listened => {
+                        let _ = std::fs::remove_file(run.pidfile());
+                        bail!("the registry could not start, not restarting it: {message}");
+                    }
+                    _ => {}
+                }
                 tracing::warn!("registry exited with {status}; restarting in {backoff:?}");
                 if started.elapsed() > Duration::from_secs(30) {
                     backoff = Duration::from_millis(100);

@@ -34,8 +34,22 @@ pub enum Error {
     NotMapping { file: String, found: String },
     #[error("`-e {0}` is not KEY=VALUE")]
     ExtraVar(String),
+    /// `-e a.b=value`: `-e` sets top-level variables only.
+    #[error(
+        "`-e {key}=…`: `-e` sets top-level variables, not keys inside them; give the whole mapping, `-e '{example}'` (it replaces all of `{top}`), or put `{key}` in a file for `--vars FILE`"
+    )]
+    NestedExtraVar {
+        key: String,
+        top: String,
+        example: String,
+    },
     #[error("missing variable `{name}` (needed by `{command}`)")]
     Missing { name: String, command: String },
+    /// `buildset_registry` is neither a variable nor in the results file.
+    #[error(
+        "missing variable `buildset_registry` (needed by `{command}`): it is not among the variables{looked}; pass it in a private file with `--vars FILE` (`buildset_registry: {{host, port, username, password, cert}}`, what `run-buildset-registry` returns), or run `run-buildset-registry --results FILE` earlier in the job and give this command the same `--results FILE`"
+    )]
+    NoBuildsetRegistry { command: String, looked: String },
     #[error("`{path}`{}: {message}", origin.as_ref().map(|o| format!(" (from {o})")).unwrap_or_default())]
     Invalid {
         path: String,

@@ -198,14 +198,45 @@ fn parse_extra(item: &str) -> Result<(String, Value), Error> {
         .split_once('=')
         .ok_or_else(|| Error::ExtraVar(item.to_owned()))?;
     let key = key.trim();
-    let valid_key = !key.is_empty()
-        && !key.starts_with(|c: char| c.is_ascii_digit())
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid_key {
-        return Err(Error::ExtraVar(item.to_owned()));
-    }
+    let valid_name = |name: &str| {
+        !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
     let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()));
-    Ok((key.to_owned(), value))
+    if valid_name(key) {
+        return Ok((key.to_owned(), value));
+    }
+    let path: Vec<&str> = key.split('.').collect();
+    if path.len() > 1 && path.iter().all(|name| valid_name(name)) {
+        return Err(nested_extra_var(&path, value));
+    }
+    Err(Error::ExtraVar(item.to_owned()))
+}
+
+/// The error for `-e a.b=value`: `-e` sets whole top-level variables; say
+/// how to set the nested key, without repeating a value that looks secret.
+fn nested_extra_var(path: &[&str], value: Value) -> Error {
+    let secret = path.iter().any(|name| {
+        let name = name.to_ascii_lowercase();
+        ["pass", "token", "secret", "auth", "key"]
+            .iter()
+            .any(|word| name.contains(word))
+    });
+    let leaf = if secret {
+        Value::String("VALUE".into())
+    } else {
+        value
+    };
+    let nested = path[1..]
+        .iter()
+        .rev()
+        .fold(leaf, |inner, name| serde_json::json!({ *name: inner }));
+    Error::NestedExtraVar {
+        key: path.join("."),
+        top: path[0].to_owned(),
+        example: format!("{}={nested}", path[0]),
+    }
 }
 
 /// A short name for a JSON value's type, for error messages.
@@ -261,9 +292,38 @@ mod tests {
                 "{item}"
             );
         }
-        for item in ["novalue", "=1", "a b=1", "1a=2"] {
-            assert!(parse_extra(item).is_err(), "{item}");
+        for item in ["novalue", "=1", "a b=1", "1a=2", "a..b=1", ".a=1"] {
+            let err = parse_extra(item).unwrap_err();
+            assert!(matches!(err, Error::ExtraVar(_)), "{item}: {err}");
         }
+    }
+
+    /// Issue 9: `-e zuul.build=x` was refused as "not KEY=VALUE".
+    #[test]
+    fn issue_9_nested_extra_vars_say_how_to_set_them() {
+        let err = parse_extra("zuul.build=x").unwrap_err().to_string();
+        assert!(
+            err.starts_with("`-e zuul.build=…`: `-e` sets top-level variables"),
+            "{err}"
+        );
+        assert!(err.contains(r#"-e 'zuul={"build":"x"}'"#), "{err}");
+        assert!(err.contains("--vars FILE"), "{err}");
+        assert!(err.contains("replaces all of `zuul`"), "{err}");
+        let err = parse_extra("zuul.executor.log_root=/tmp/l")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(r#"zuul={"executor":{"log_root":"/tmp/l"}}"#),
+            "{err}"
+        );
+        let err = parse_extra("intermediate_registry.password=hunter2")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(
+            err.contains(r#"intermediate_registry={"password":"VALUE"}"#),
+            "{err}"
+        );
     }
 
     #[test]

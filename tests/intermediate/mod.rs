@@ -6,6 +6,7 @@
 //! real distribution registries.
 
 mod fake;
+mod permanent;
 mod proxy;
 mod real;
 mod self_signed;

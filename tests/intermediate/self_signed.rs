@@ -19,7 +19,7 @@ const SAN: &str = "IP:127.0.0.1,DNS:localhost";
 
 /// Run `zuul-image --vars <vars> <command>` with `home` as `$HOME` (its
 /// `.config/containers/certs.d` is one of the trusted directories).
-fn zuul_in(home: &Path, vars: &Value, command: &str) -> std::process::Output {
+pub(super) fn zuul_in(home: &Path, vars: &Value, command: &str) -> std::process::Output {
     let file = home.join("vars.json");
     std::fs::write(&file, vars.to_string()).unwrap();
     zuul_image()

@@ -63,6 +63,7 @@ pub fn final_registry() -> Distribution {
     Distribution::start_with(Options {
         auth: true,
         access_log: true,
+        ..Options::default()
     })
 }
 

@@ -32,6 +32,8 @@ pub struct Options {
     pub auth: bool,
     /// Log every request (`registry.log`, see [`Distribution::requests`]).
     pub access_log: bool,
+    /// Require a client certificate signed by its CA (`http.tls.clientcas`).
+    pub client_certs: bool,
 }
 
 impl Default for Options {
@@ -39,6 +41,7 @@ impl Default for Options {
         Options {
             auth: true,
             access_log: false,
+            client_certs: false,
         }
     }
 }
@@ -113,12 +116,20 @@ impl Distribution {
         } else {
             String::new()
         };
+        let client_cas = if options.client_certs {
+            format!(
+                "    clientcas:\n      - {}/trust/ca.crt\n",
+                dir.path().display()
+            )
+        } else {
+            String::new()
+        };
         // `addr` quoted: a bare `[::1]:port` is a YAML flow sequence.
         let config = format!(
             "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: {quiet}\n\
              storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n\
              http:\n  addr: \"{addr}\"\n  secret: {secret}\n  tls:\n    certificate: {dir}/server.crt\n    key: {dir}/server.key\n\
-             {auth}",
+             {client_cas}{auth}",
             root = dir.path().join("storage").display(),
             addr = SocketAddr::new(ip, port),
             dir = dir.path().display(),

@@ -1,6 +1,11 @@
 //! `registry`: the embedded OCI registry's own commands — `serve` in the
 //! foreground, `prune` of old unreferenced content, and `stop` of a registry
 //! started by `run-buildset-registry`. Turns flags into `server` calls.
+//!
+//! One naming across them: `--root DIR` is always a buildset registry's
+//! root (`buildset_registry_root`: `conf/`, `tls/`, `storage/`, `run/`),
+//! `--storage DIR` a registry's storage directory (`blobs/`,
+//! `repositories/`, `uploads/`).
 
 mod prune;
 mod serve;
@@ -25,7 +30,8 @@ pub enum RegistryCommand {
     /// Run the OCI registry in the foreground until SIGTERM or SIGINT.
     Serve(ServeArgs),
     /// Remove untagged, unreferenced manifests, blobs and abandoned uploads
-    /// older than an age.
+    /// older than an age, from `--storage DIR` or the buildset registry of
+    /// `--root DIR`.
     Prune(PruneArgs),
     /// Stop a registry started by `run-buildset-registry`.
     Stop(StopArgs),
@@ -37,7 +43,7 @@ pub enum RegistryCommand {
 #[derive(Debug, clap::Args)]
 pub struct StopArgs {
     /// The `buildset_registry_root` the registry was started with.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = crate::cli::dir_arg)]
     pub root: PathBuf,
 }
 

@@ -17,6 +17,7 @@
 pub mod hub;
 pub mod quay;
 
+use super::advice::Advice;
 use super::retry::{Failed, RetryPolicy, retry, retry_after, retryable_status};
 use super::{Error, Registry, show_url, tls};
 use crate::secret::Secret;
@@ -176,10 +177,14 @@ impl WebApi {
                 if let Some(auth) = auth {
                     request = request.header(AUTHORIZATION, auth.expose());
                 }
-                let response = request
-                    .send()
-                    .await
-                    .map_err(|err| Failed::from(Error::transport(method.as_str(), url, &err)))?;
+                let response = request.send().await.map_err(|err| {
+                    Failed::from(Error::transport(
+                        method.as_str(),
+                        url,
+                        &err,
+                        &api_advice(url),
+                    ))
+                })?;
                 let status = response.status();
                 if ok.contains(&status) {
                     return Ok(response);
@@ -194,6 +199,15 @@ impl WebApi {
             |failure, delay| tracing::debug!("{failure}; retrying in {delay:?}"),
         )
         .await
+    }
+}
+
+/// What to say when the web API at `url` refuses TLS: it is trusted through
+/// the system CAs only.
+fn api_advice(url: &Url) -> Advice {
+    Advice {
+        registry: url.authority().to_owned(),
+        ..Advice::default()
     }
 }
 
@@ -220,6 +234,7 @@ async fn api_error(method: &Method, url: &Url, response: Response) -> Error {
             } else {
                 message
             },
+            advice: "; the web API refused the credentials: check `docker_credentials` or `container_registry_credentials` (quay.io deletes need `api_token`)".into(),
         },
         StatusCode::FORBIDDEN => Error::Denied {
             registry,
@@ -228,6 +243,7 @@ async fn api_error(method: &Method, url: &Url, response: Response) -> Error {
             } else {
                 message
             },
+            advice: "; the account may not do this: Docker Hub refuses tag deletes with a personal access token (use the password), quay.io needs an `api_token` with repo:write".into(),
         },
         StatusCode::NOT_FOUND => Error::NotFound {
             registry,
@@ -249,7 +265,7 @@ async fn json<T: serde::de::DeserializeOwned>(url: &Url, response: Response) -> 
     let bytes = response
         .bytes()
         .await
-        .map_err(|err| Error::transport("GET", url, &err))?;
+        .map_err(|err| Error::transport("GET", url, &err, &api_advice(url)))?;
     serde_json::from_slice(&bytes).map_err(|err| Error::Protocol {
         registry: url.host_str().unwrap_or_default().to_owned(),
         message: format!(

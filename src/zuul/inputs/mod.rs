@@ -8,8 +8,9 @@
 //! file (exit 2).
 //!
 //! Pure apart from reading this job's results file (the `buildset_registry`
-//! an earlier command of the same job returned). Host facts (the default
-//! route's MTU, the primary IP) are passed in or left to `host/`.
+//! an earlier command of the same job returned) and telling whether a
+//! directory given is a file. Host facts (the default route's MTU, the
+//! primary IP) are passed in or left to `host/`.
 //!
 //! | command | builder |
 //! |---|---|
@@ -99,16 +100,28 @@ impl Sources<'_> {
         if let Some(registry) = buildset_registry_var(self.vars)? {
             return Ok(registry);
         }
-        let missing = || Error::Missing {
-            name: BUILDSET_REGISTRY.into(),
+        let missing = |results: Option<&Path>| {
+            Error::NoBuildsetRegistry {
             command: command.into(),
+            looked: match results {
+                None => ", and no results file was given to look in (`--results FILE` or `zuul.executor.result_data_file`)".into(),
+                Some(file) if !file.exists() => format!(
+                    ", and the results file `{}` does not exist",
+                    file.display()
+                ),
+                Some(file) => format!(
+                    ", nor in `secret_data` of the results file `{}`",
+                    file.display()
+                ),
+            },
+        }
         };
-        let file = self.results_file(zuul).ok_or_else(missing)?;
+        let file = self.results_file(zuul).ok_or_else(|| missing(None))?;
         let returned = results::read(&file)?;
         let value = returned
             .secret_data
             .get(BUILDSET_REGISTRY)
-            .ok_or_else(missing)?;
+            .ok_or_else(|| missing(Some(&file)))?;
         BuildsetRegistry::from_value(
             &format!("secret_data.{BUILDSET_REGISTRY}"),
             value,
@@ -254,11 +267,42 @@ pub(crate) mod tests {
             env: &env,
             results: None,
         };
+        // Issue 9: the error said neither where else it looked nor how to
+        // pass the variable.
         let err = input_error(nowhere.require_buildset_registry(&ZuulVars::default(), "cmd"));
-        assert_eq!(
-            err,
-            "missing variable `buildset_registry` (needed by `cmd`)"
+        assert!(
+            err.starts_with("missing variable `buildset_registry` (needed by `cmd`): it is not among the variables, and no results file was given"),
+            "{err}"
         );
+        assert!(
+            err.contains("`--vars FILE` (`buildset_registry: {host, port"),
+            "{err}"
+        );
+        assert!(
+            err.contains("run-buildset-registry --results FILE"),
+            "{err}"
+        );
+        let empty = dir.path().join("empty.json");
+        std::fs::write(&empty, r#"{"data": {"x": 1}}"#).unwrap();
+        let elsewhere = Sources {
+            vars: &none,
+            env: &env,
+            results: Some(&empty),
+        };
+        let err = input_error(elsewhere.require_buildset_registry(&ZuulVars::default(), "cmd"));
+        let named = format!(
+            "nor in `secret_data` of the results file `{}`",
+            empty.display()
+        );
+        assert!(err.contains(&named), "{err}");
+        let gone = dir.path().join("gone.json");
+        let gone_sources = Sources {
+            vars: &none,
+            env: &env,
+            results: Some(&gone),
+        };
+        let err = input_error(gone_sources.require_buildset_registry(&ZuulVars::default(), "c"));
+        assert!(err.contains("gone.json` does not exist"), "{err}");
         std::fs::write(
             &file,
             r#"{"secret_data": {"buildset_registry": {"host": "h"}}}"#,

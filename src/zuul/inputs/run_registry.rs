@@ -1,6 +1,17 @@
 //! Inputs of the buildset registry's own job: `pause` and
-//! `run-buildset-registry` (where it listens, where it keeps its files, or
-//! `--stop`). Both do nothing when a parent job passed `buildset_registry`.
+//! `run-buildset-registry` (the host it advertises, where it listens, where
+//! it keeps its files, or `--stop`). Both do nothing when a parent job
+//! passed `buildset_registry`.
+//!
+//! Where the registry listens: `--listen` / `buildset_registry_listen` when
+//! given (an IP address, or `ADDR:PORT` when the listening port differs
+//! from the advertised one); else the host when it is an IP address of
+//! this machine; else every interface, dual-stack `[::]` — when no host is
+//! given (the host is then this node's primary address), when the host is
+//! an address of another machine (a NAT address clients use), or when it is
+//! a name, which is not resolved: a name's addresses can change and can be
+//! several, and a registry listening on one of them would miss clients of
+//! the others. The last two say so in the log.
 
 use super::{Env, buildset_registry_var};
 use crate::reference;
@@ -9,6 +20,7 @@ use crate::zuul::de::{opt_port, opt_string};
 use crate::zuul::registries::{BUILDSET_REGISTRY, BuildsetRegistry};
 use crate::zuul::vars::Vars;
 use serde::Deserialize;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 /// `pause`'s input: the registry a parent job runs, if any.
@@ -30,6 +42,7 @@ impl Pause {
 pub struct RunRegistryFlags {
     pub host: Option<String>,
     pub port: Option<u16>,
+    pub listen: Option<String>,
     pub root: Option<PathBuf>,
     pub stop: bool,
 }
@@ -49,9 +62,14 @@ pub enum RunRegistry {
 /// Where the registry listens and keeps its files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistrySettings {
-    /// Bare (an IPv6 address without brackets).
+    /// Advertised to clients; bare (an IPv6 address without brackets).
     pub host: String,
     pub port: u16,
+    /// The socket address the registry binds.
+    pub listen: SocketAddr,
+    /// Why it listens on every interface although a host was given (the
+    /// host is a name), for the log; `None` otherwise.
+    pub listen_note: Option<String>,
     pub root: PathBuf,
 }
 
@@ -69,18 +87,23 @@ struct AddressVars {
     buildset_registry_host: Option<String>,
     #[serde(deserialize_with = "opt_port")]
     buildset_registry_port: Option<u16>,
+    #[serde(deserialize_with = "opt_string")]
+    buildset_registry_listen: Option<String>,
 }
 
 impl RunRegistry {
-    /// Flags win over `buildset_registry_host`, `_port` (default 5000) and
-    /// `_root` (default `~/buildset_registry`); the host defaults to
-    /// `primary_ip()`, asked only when neither names one. `--stop` reads
-    /// only the root.
+    /// Flags win over `buildset_registry_host`, `_port` (default 5000),
+    /// `_listen` (see the module documentation) and `_root` (default
+    /// `~/buildset_registry`); the host defaults to `primary_ip()`, asked
+    /// only when neither names one; `is_local` tells whether an address is
+    /// this machine's. A root that exists must be a directory. `--stop`
+    /// reads only the root.
     pub fn resolve(
         vars: &Vars,
         env: &Env,
         flags: &RunRegistryFlags,
         primary_ip: impl FnOnce() -> Option<String>,
+        is_local: impl FnOnce(IpAddr) -> bool,
     ) -> Result<RunRegistry, Error> {
         if !flags.stop && buildset_registry_var(vars)?.is_some() {
             return Ok(RunRegistry::Parent);
@@ -99,6 +122,16 @@ impl RunRegistry {
                     hint: "pass `--root DIR` or set `buildset_registry_root`".into(),
                 })?,
         };
+        if root.exists() && !root.is_dir() {
+            let message = format!("`{}` is not a directory", root.display());
+            return Err(match &flags.root {
+                Some(_) => Error::Flag {
+                    flag: "--root".into(),
+                    message,
+                },
+                None => vars.invalid("buildset_registry_root", "buildset_registry_root", message),
+            });
+        }
         if flags.stop {
             return Ok(RunRegistry::Stop { root });
         }
@@ -107,18 +140,88 @@ impl RunRegistry {
             .port
             .or(address.buildset_registry_port)
             .unwrap_or(5000);
-        let host = match (&flags.host, address.buildset_registry_host) {
-            (Some(host), _) => bare_host(host).map_err(|message| Error::Flag {
-                flag: "--host".into(),
-                message,
-            })?,
-            (None, Some(host)) => bare_host(&host).map_err(|message| {
-                vars.invalid("buildset_registry_host", "buildset_registry_host", message)
-            })?,
-            (None, None) => primary_ip().ok_or(Error::NoPrimaryIp)?,
+        let (host, given) = match (&flags.host, address.buildset_registry_host) {
+            (Some(host), _) => (
+                bare_host(host).map_err(|message| Error::Flag {
+                    flag: "--host".into(),
+                    message,
+                })?,
+                true,
+            ),
+            (None, Some(host)) => (
+                bare_host(&host).map_err(|message| {
+                    vars.invalid("buildset_registry_host", "buildset_registry_host", message)
+                })?,
+                true,
+            ),
+            (None, None) => (primary_ip().ok_or(Error::NoPrimaryIp)?, false),
         };
-        Ok(RunRegistry::Start(RegistrySettings { host, port, root }))
+        let all = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
+        let (listen, listen_note) = match (&flags.listen, address.buildset_registry_listen) {
+            (Some(listen), _) => {
+                let listen = parse_listen(listen, port).map_err(|message| Error::Flag {
+                    flag: "--listen".into(),
+                    message,
+                })?;
+                (listen, None)
+            }
+            (None, Some(listen)) => {
+                let listen = parse_listen(&listen, port).map_err(|message| {
+                    vars.invalid(
+                        "buildset_registry_listen",
+                        "buildset_registry_listen",
+                        message,
+                    )
+                })?;
+                (listen, None)
+            }
+            (None, None) if !given => (all, None),
+            (None, None) => match host.parse::<IpAddr>() {
+                Ok(ip) if is_local(ip) => (SocketAddr::new(ip, port), None),
+                parsed => {
+                    let why = match parsed {
+                        Ok(_) => "is not an address of this machine",
+                        Err(_) => "is a name, not an address",
+                    };
+                    let note = format!(
+                        "`{host}` {why}: listening on every interface ({all}); \
+                         set `--listen` or `buildset_registry_listen` to listen on one address"
+                    );
+                    (all, Some(note))
+                }
+            },
+        };
+        Ok(RunRegistry::Start(RegistrySettings {
+            host,
+            port,
+            listen,
+            listen_note,
+            root,
+        }))
     }
+}
+
+/// `--listen`'s value: an IP address (the port is `port`) or `ADDR:PORT`;
+/// IPv6 addresses with or without brackets.
+fn parse_listen(text: &str, port: u16) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    let listen = match text.parse::<SocketAddr>() {
+        Ok(addr) => addr,
+        Err(_) => text
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .map(|ip| SocketAddr::new(ip, port))
+            .map_err(|_| {
+                format!(
+                    "`{text}` is not an IP address or ADDR:PORT (e.g. `10.0.0.5`, `::`, `[::1]:5000`)"
+                )
+            })?,
+    };
+    if listen.port() == 0 {
+        return Err(format!("`{text}`: port 0 is not a port to listen on"));
+    }
+    Ok(listen)
 }
 
 /// A host name or IP address without the brackets of an IPv6 literal.
@@ -141,10 +244,12 @@ mod tests {
         }
     }
 
-    fn start(host: &str, port: u16, root: &str) -> RunRegistry {
+    fn start(host: &str, port: u16, listen: &str, root: &str) -> RunRegistry {
         RunRegistry::Start(RegistrySettings {
             host: host.into(),
             port,
+            listen: listen.parse().unwrap(),
+            listen_note: None,
             root: root.into(),
         })
     }
@@ -154,7 +259,12 @@ mod tests {
         flags: RunRegistryFlags,
     ) -> Result<RunRegistry, Error> {
         let vars = vars(vars_json);
-        RunRegistry::resolve(&vars, &home(), &flags, || Some("10.0.0.9".into()))
+        // Loopback, 10/8 and fd00::/16 are this machine's addresses.
+        let local = |ip: IpAddr| {
+            let text = ip.to_string();
+            ip.is_loopback() || text.starts_with("10.") || text.starts_with("fd00:")
+        };
+        RunRegistry::resolve(&vars, &home(), &flags, || Some("10.0.0.9".into()), local)
     }
 
     #[test]
@@ -164,13 +274,18 @@ mod tests {
             (
                 json!({}),
                 none.clone(),
-                start("10.0.0.9", 5000, "/home/zuul/buildset_registry"),
+                start(
+                    "10.0.0.9",
+                    5000,
+                    "[::]:5000",
+                    "/home/zuul/buildset_registry",
+                ),
             ),
             (
                 json!({"buildset_registry_host": "[fd00::1]", "buildset_registry_port": "5001",
                        "buildset_registry_root": "~/reg"}),
                 none.clone(),
-                start("fd00::1", 5001, "/home/zuul/reg"),
+                start("fd00::1", 5001, "[fd00::1]:5001", "/home/zuul/reg"),
             ),
             (
                 json!({"buildset_registry_host": "a.example", "buildset_registry_port": 5001,
@@ -179,9 +294,41 @@ mod tests {
                     host: Some("127.0.0.1".into()),
                     port: Some(6000),
                     root: Some("/tmp/r".into()),
-                    stop: false,
+                    ..none.clone()
                 },
-                start("127.0.0.1", 6000, "/tmp/r"),
+                start("127.0.0.1", 6000, "127.0.0.1:6000", "/tmp/r"),
+            ),
+            // An explicit listen address wins; the port defaults to the
+            // advertised one.
+            (
+                json!({"buildset_registry_host": "203.0.113.7",
+                       "buildset_registry_listen": "10.0.0.5"}),
+                none.clone(),
+                start(
+                    "203.0.113.7",
+                    5000,
+                    "10.0.0.5:5000",
+                    "/home/zuul/buildset_registry",
+                ),
+            ),
+            (
+                json!({"buildset_registry_listen": "[::1]:6001"}),
+                RunRegistryFlags {
+                    host: Some("::1".into()),
+                    listen: Some("::".into()),
+                    ..none.clone()
+                },
+                start("::1", 5000, "[::]:5000", "/home/zuul/buildset_registry"),
+            ),
+            (
+                json!({"buildset_registry_listen": "[::1]:6001"}),
+                none.clone(),
+                start(
+                    "10.0.0.9",
+                    5000,
+                    "[::1]:6001",
+                    "/home/zuul/buildset_registry",
+                ),
             ),
             (
                 json!({"buildset_registry": {"host": "10.0.0.1", "port": 5000}}),
@@ -204,7 +351,12 @@ mod tests {
             (
                 json!({"docker_images": {"not": "a list"}, "intermediate_registry": 5}),
                 none,
-                start("10.0.0.9", 5000, "/home/zuul/buildset_registry"),
+                start(
+                    "10.0.0.9",
+                    5000,
+                    "[::]:5000",
+                    "/home/zuul/buildset_registry",
+                ),
             ),
         ];
         for (vars_json, flags, want) in cases {
@@ -214,6 +366,59 @@ mod tests {
                 "{vars_json}"
             );
         }
+    }
+
+    /// Issue 9: a host that is a name (not resolved) or an address of
+    /// another machine (NAT) listens on every interface and says so.
+    #[test]
+    fn issue_9_a_host_name_or_foreign_address_listens_everywhere_and_says_so() {
+        for (host, why) in [
+            ("registry.example.org", "is a name, not an address"),
+            ("203.0.113.7", "is not an address of this machine"),
+        ] {
+            let flags = RunRegistryFlags {
+                host: Some(host.into()),
+                ..RunRegistryFlags::default()
+            };
+            let RunRegistry::Start(settings) = resolve(json!({}), flags).unwrap() else {
+                panic!("not a start");
+            };
+            assert_eq!(settings.host, host);
+            assert_eq!(settings.listen.to_string(), "[::]:5000");
+            let note = settings.listen_note.unwrap();
+            assert!(note.starts_with(&format!("`{host}` {why}")), "{note}");
+            assert!(note.contains("buildset_registry_listen"), "{note}");
+        }
+    }
+
+    /// Issue 9: a file given as the root was an operation failure (exit 1)
+    /// once something tried to write under it.
+    #[test]
+    fn issue_9_a_file_as_root_is_an_input_error() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let path = file.path().display().to_string();
+        for stop in [false, true] {
+            let err = input_error(resolve(
+                json!({"buildset_registry_root": path}),
+                RunRegistryFlags {
+                    stop,
+                    ..RunRegistryFlags::default()
+                },
+            ));
+            assert!(
+                err.starts_with("`buildset_registry_root` (from vars.yaml)"),
+                "{err}"
+            );
+            assert!(err.ends_with("is not a directory"), "{err}");
+        }
+        let err = input_error(resolve(
+            json!({}),
+            RunRegistryFlags {
+                root: Some(file.path().into()),
+                ..RunRegistryFlags::default()
+            },
+        ));
+        assert!(err.starts_with("`--root`"), "{err}");
     }
 
     #[test]
@@ -254,9 +459,22 @@ mod tests {
                 json!({}),
                 RunRegistryFlags {
                     host: Some("bad host".into()),
-                    ..none
+                    ..none.clone()
                 },
                 "`--host`: invalid registry host",
+            ),
+            (
+                json!({"buildset_registry_listen": "eth0"}),
+                none.clone(),
+                "`buildset_registry_listen` (from vars.yaml): `eth0` is not an IP address",
+            ),
+            (
+                json!({}),
+                RunRegistryFlags {
+                    listen: Some("127.0.0.1:0".into()),
+                    ..none
+                },
+                "`--listen`: `127.0.0.1:0`: port 0",
             ),
         ] {
             let err = input_error(resolve(vars_json.clone(), flags));
@@ -268,12 +486,22 @@ mod tests {
     fn defaults_that_cannot_be_told() {
         let vars = vars(json!({}));
         let flags = RunRegistryFlags::default();
-        let err = input_error(RunRegistry::resolve(&vars, &Env::default(), &flags, || {
-            None
-        }));
+        let err = input_error(RunRegistry::resolve(
+            &vars,
+            &Env::default(),
+            &flags,
+            || None,
+            |_| true,
+        ));
         assert!(err.starts_with("HOME is not set"), "{err}");
         assert!(err.contains("--root DIR"), "{err}");
-        let err = input_error(RunRegistry::resolve(&vars, &home(), &flags, || None));
+        let err = input_error(RunRegistry::resolve(
+            &vars,
+            &home(),
+            &flags,
+            || None,
+            |_| true,
+        ));
         assert!(
             err.contains("pass `--host` or set `buildset_registry_host`"),
             "{err}"
@@ -283,7 +511,8 @@ mod tests {
             ..flags
         };
         // --stop asks for no address.
-        let stopped = RunRegistry::resolve(&vars, &home(), &stop, || unreachable!());
+        let stopped =
+            RunRegistry::resolve(&vars, &home(), &stop, || unreachable!(), |_| unreachable!());
         assert!(matches!(stopped, Ok(RunRegistry::Stop { .. })));
     }
 
