@@ -84,6 +84,7 @@ NODE_COMMAND_VARS = {
     'run-buildset-registry': {
         'buildset_registry', 'buildset_registry_host',
         'buildset_registry_port', 'buildset_registry_root',
+        'buildset_registry_listen',
     },
     'use-buildset-registry': {
         'buildset_registry', 'buildset_registry_namespaces',
@@ -376,7 +377,10 @@ class RolesCompatUnderZuul(AnsibleZuulTestCase):
         image job (example/app FROM example/base) and a test job that pulls
         example/app through docker's mirror and reads A's and B's files.
 
-        gate: A and B approved, tested together (A live ahead of B); B's
+        gate: A and B approved, tested together (A live ahead of B; A's
+        image job between its paused registry job and a test job that
+        reads the image from the registry, so A's item is still in the
+        queue when B's jobs start); B's
         upload job puts example/app:change_<B>_latest on the final
         registry; the fake Gerrit merges both. promote (change-merged): the
         tag becomes latest and the temporary tag is deleted through the
@@ -437,7 +441,9 @@ class RolesCompatUnderZuul(AnsibleZuulTestCase):
         self.fake_gerrit.addEvent(A.addApproval('Approved', 1))
         self.fake_gerrit.addEvent(B.addApproval('Approved', 1))
         self.settle()
+        self.build('yoursite-buildset-registry', 'org/base', 'gate')
         gate_a = self.build('org-base-image', 'org/base', 'gate')
+        self.build('org-base-test', 'org/base', 'gate')
         gate_registry = self.build('yoursite-buildset-registry', 'org/app',
                                    'gate')
         upload = self.build('org-app-image-upload', 'org/app', 'gate')
@@ -445,7 +451,10 @@ class RolesCompatUnderZuul(AnsibleZuulTestCase):
         self.assertEqual(A.data['status'], 'MERGED')
         self.assertEqual(B.data['status'], 'MERGED')
         # From the live item ahead: the registry job waited for A's image
-        # job (requires) and got its artifact.
+        # job (requires) and got its artifact, A's item being still in the
+        # queue (its registry job paused while org-base-test ran). With
+        # A's image job alone in A's buildset, A merged and left the queue
+        # before this job started, and it got nothing (Zuul 14.3).
         self.assertArtifactsGiven(gate_registry, [gate_a])
         gate_base = self.assertPushed(gate_a, 'example/base')
         gate_app = Registry.buildset(5004, f'{NODE_HOME}/registry-gate-app')
