@@ -341,17 +341,23 @@ const UPSTREAM_VARS: &[(&str, &[&str], &[&str])] = &[
 /// The `vars:` of the task of `role` that includes the shared zuul-image
 /// role.
 fn zuul_image_call(role: &str) -> serde_yaml_ng::Mapping {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("roles-compat/roles")
-        .join(role)
-        .join("tasks/main.yaml");
+    find_zuul_image_call(role).unwrap_or_else(|| panic!("{role} includes no zuul-image role"))
+}
+
+/// The `vars:` of the task of `role` that includes the shared zuul-image
+/// role, if it has one.
+fn find_zuul_image_call(role: &str) -> Option<serde_yaml_ng::Mapping> {
+    let path = roles_dir().join(role).join("tasks/main.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
     let tasks: Vec<serde_yaml_ng::Value> = serde_yaml_ng::from_str(&text).unwrap();
     tasks
         .iter()
         .find(|task| task["ansible.builtin.include_role"]["name"].as_str() == Some("zuul-image"))
         .and_then(|task| task["vars"].as_mapping().cloned())
-        .unwrap_or_else(|| panic!("{} includes no zuul-image role", path.display()))
+}
+
+fn roles_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("roles-compat/roles")
 }
 
 /// The names in `zuul_image_vars`: a list, or a Jinja expression whose
@@ -397,6 +403,41 @@ fn every_role_forwards_its_upstream_variables() {
         assert_eq!(&given, command, "{role} runs the wrong command");
     }
     assert!(missing.is_empty(), "variables not forwarded: {missing:?}");
+}
+
+/// Every role has a README.md that lists each variable it hands to
+/// zuul-image, each upstream variable and each of its defaults, so the
+/// READMEs cannot fall behind the roles.
+#[test]
+fn every_role_has_a_readme_listing_its_variables() {
+    let mut missing = Vec::new();
+    let mut roles = 0;
+    for entry in std::fs::read_dir(roles_dir()).unwrap() {
+        let dir = entry.unwrap().path();
+        let role = dir.file_name().unwrap().to_str().unwrap().to_owned();
+        roles += 1;
+        let Ok(readme) = std::fs::read_to_string(dir.join("README.md")) else {
+            missing.push(format!("{role}: no README.md"));
+            continue;
+        };
+        let mut names: Vec<String> = find_zuul_image_call(&role)
+            .map(|vars| forwarded(&vars))
+            .unwrap_or_default();
+        if let Some((_, upstream, _)) = UPSTREAM_VARS.iter().find(|(r, _, _)| *r == role) {
+            names.extend(upstream.iter().map(|name| (*name).to_owned()));
+        }
+        if let Ok(text) = std::fs::read_to_string(dir.join("defaults/main.yaml")) {
+            let defaults: serde_yaml_ng::Mapping = serde_yaml_ng::from_str(&text).unwrap();
+            names.extend(defaults.keys().map(|key| key.as_str().unwrap().to_owned()));
+        }
+        for name in names {
+            if !readme.contains(&format!("`{name}`")) {
+                missing.push(format!("{role}: `{name}`"));
+            }
+        }
+    }
+    assert!(roles >= 15, "only {roles} roles");
+    assert!(missing.is_empty(), "not in the roles' READMEs: {missing:?}");
 }
 
 /// The intermediate registry's credentials stay on the executor: only

@@ -123,15 +123,21 @@ enum Kind {
 impl WebApi {
     /// Docker Hub's API for the account `username`/`password`.
     pub fn hub(store: Arc<TagStore>, username: &str, password: &str) -> WebApi {
-        WebApi::start(Kind::Hub, store, username, password, "")
+        WebApi::hub_at("127.0.0.1:0", store, username, password)
+    }
+
+    /// Docker Hub's API on `address` (`127.0.0.1:5445`; port 0: any).
+    pub fn hub_at(address: &str, store: Arc<TagStore>, username: &str, password: &str) -> WebApi {
+        WebApi::start(address, Kind::Hub, store, username, password, "")
     }
 
     /// Quay's API accepting `token`.
     pub fn quay(store: Arc<TagStore>, token: &str) -> WebApi {
-        WebApi::start(Kind::Quay, store, "", "", token)
+        WebApi::start("127.0.0.1:0", Kind::Quay, store, "", "", token)
     }
 
     fn start(
+        address: &str,
         kind: Kind,
         store: Arc<TagStore>,
         username: &str,
@@ -148,7 +154,8 @@ impl WebApi {
             requests: Mutex::new(Vec::new()),
             port: Mutex::new(0),
         });
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = std::net::TcpListener::bind(address)
+            .unwrap_or_else(|err| panic!("cannot listen on {address}: {err}"));
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         *state.port.lock().unwrap() = port;

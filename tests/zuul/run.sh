@@ -32,13 +32,18 @@ if [ "${1:-}" != --inside ]; then
   }
   bin=$(realpath "${ZUUL_IMAGE_BIN:-$repo/target/debug/zuul-image}")
   [ -x "$bin" ] || { echo "no zuul-image binary at \`$bin\`: cargo build" >&2; exit 2; }
+  standin=$(realpath -m "${ZUUL_IMAGE_TEST_STANDIN:-$repo/target/debug/examples/web_api_standin}")
+  [ -x "$standin" ] || {
+    echo "no Docker Hub API stand-in at \`$standin\`: cargo build --example web_api_standin" >&2
+    exit 2
+  }
   # Not under a directory the namespace replaces (/tmp, /var/tmp, /home).
   work=$(mktemp -d "$zuul/run.XXXXXX")
   chmod 0755 "$work"
   status=0
   [ "${ZUUL_IMAGE_TEST_KEEP:-}" != 1 ] || export KEEP_TEMPDIRS=1
   unshare --net --mount --pid --fork --mount-proc --propagation private \
-    tini -s -g -- "$0" --inside "$work" "$bin" "$@" || status=$?
+    tini -s -g -- "$0" --inside "$work" "$bin" "$standin" "$@" || status=$?
   if [ "${ZUUL_IMAGE_TEST_KEEP:-}" = 1 ]; then
     say "kept $work"
   else
@@ -50,7 +55,8 @@ fi
 # ---- inside the namespaces ----
 work=$2
 bin=$3
-shift 3
+standin=$4
+shift 4
 
 ip link set lo up
 
@@ -182,22 +188,23 @@ SQL
 wait_for zookeeper bash -c 'exec 3<>/dev/tcp/127.0.0.1/2281'
 wait_for sshd bash -c 'exec 3<>/dev/tcp/127.0.0.1/22'
 
-# The site's intermediate registry: distribution with TLS and htpasswd. Its
-# CA goes into the (private) system trust, as a site's real certificate
-# would be trusted; the password only in a 0600 file the test reads.
-reg=$work/intermediate
-mkdir -p "$reg/trust"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=intermediate-ca \
-  -addext basicConstraints=critical,CA:TRUE -keyout "$reg/ca.key" -out "$reg/ca.pem" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$reg/server.key" -out "$reg/server.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$reg/ext"
-openssl x509 -req -in "$reg/server.csr" -CA "$reg/ca.pem" -CAkey "$reg/ca.key" -CAcreateserial \
-  -days 2 -extfile "$reg/ext" -out "$reg/server.pem" 2>/dev/null
-cp "$reg/ca.pem" /usr/local/share/ca-certificates/zuul-real-intermediate.crt
-update-ca-certificates >/dev/null 2>&1
-(umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$reg/password")
-htpasswd -niB zuul < "$reg/password" > "$reg/htpasswd" 2>/dev/null
-cat > "$reg/config.yml" <<EOF
+# A distribution registry with TLS and htpasswd (user `zuul`) on
+# 127.0.0.1:PORT, its data under $work/NAME. Its CA goes into the
+# (private) system trust, as a site's real certificate would be trusted;
+# the password only into a 0600 file the test reads.
+start_registry() { # start_registry NAME PORT
+  local name=$1 port=$2 reg=$work/$1
+  mkdir -p "$reg"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$name-ca" \
+    -addext basicConstraints=critical,CA:TRUE -keyout "$reg/ca.key" -out "$reg/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$reg/server.key" -out "$reg/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$reg/ext"
+  openssl x509 -req -in "$reg/server.csr" -CA "$reg/ca.pem" -CAkey "$reg/ca.key" -CAcreateserial \
+    -days 2 -extfile "$reg/ext" -out "$reg/server.pem" 2>/dev/null
+  cp "$reg/ca.pem" "/usr/local/share/ca-certificates/zuul-real-$name.crt"
+  (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$reg/password")
+  htpasswd -niB zuul < "$reg/password" > "$reg/htpasswd" 2>/dev/null
+  cat > "$reg/config.yml" <<EOF
 version: 0.1
 log:
   level: info
@@ -207,18 +214,35 @@ storage:
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:5443
+  addr: 127.0.0.1:$port
   secret: $(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
   tls:
     certificate: $reg/server.pem
     key: $reg/server.key
 auth:
   htpasswd:
-    realm: intermediate
+    realm: $name
     path: $reg/htpasswd
 EOF
-docker-registry serve "$reg/config.yml" >"$reg/registry.log" 2>&1 &
-wait_for "the intermediate registry" bash -c 'exec 3<>/dev/tcp/127.0.0.1/5443'
+  docker-registry serve "$reg/config.yml" >"$reg/registry.log" 2>&1 &
+  wait_for "the $name registry" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+}
+
+# The site's intermediate registry, and the final registry that plays
+# Docker Hub: Hub's web API for its tags (login, list, delete) is the test
+# support's stand-in (examples/web_api_standin.rs) on 127.0.0.1:5445,
+# working on that registry's storage.
+start_registry intermediate 5443
+start_registry final 5444
+update-ca-certificates >/dev/null 2>&1
+"$standin" --listen 127.0.0.1:5445 --storage "$work/final/storage" --username zuul \
+  --password-file "$work/final/password" >"$work/final/hub-api.log" 2>&1 &
+wait_for "the Docker Hub API stand-in" bash -c 'exec 3<>/dev/tcp/127.0.0.1/5445'
+
+# podman and buildah on the node (rootless, as the job's user) keep their
+# images on vfs, which works in this namespace.
+mkdir -p /etc/containers
+printf '[storage]\ndriver = "vfs"\n' > /etc/containers/storage.conf
 
 say "servers up; running the Zuul test"
 export ZUUL_ZK_HOST=127.0.0.1:2281 ZUUL_MYSQL_HOST=127.0.0.1 ZUUL_REMOTE_IPV4=127.0.0.1
@@ -226,8 +250,11 @@ export ZUUL_REMOTE_USER=zuul ZUUL_ANSIBLE_PYTHON=/usr/bin/python3
 unset ZUUL_TEST_ROOT
 export ZUUL_IMAGE_TEST_REPO=$repo
 export ZUUL_IMAGE_TEST_INTERMEDIATE="127.0.0.1:5443"
-export ZUUL_IMAGE_TEST_INTERMEDIATE_PASSWORD_FILE=$reg/password
-export ZUUL_IMAGE_TEST_INTERMEDIATE_CA=$reg/ca.pem
+export ZUUL_IMAGE_TEST_INTERMEDIATE_PASSWORD_FILE=$work/intermediate/password
+export ZUUL_IMAGE_TEST_INTERMEDIATE_CA=$work/intermediate/ca.pem
+export ZUUL_IMAGE_TEST_FINAL="127.0.0.1:5444"
+export ZUUL_IMAGE_TEST_FINAL_PASSWORD_FILE=$work/final/password
+export ZUUL_IMAGE_TEST_FINAL_CA=$work/final/ca.pem
 export ZUUL_IMAGE_TEST_WORK=$work
 export OS_LOG_CAPTURE=1 OS_STDOUT_CAPTURE=1 OS_STDERR_CAPTURE=1
 cd "$zuul/src"

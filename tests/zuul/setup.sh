@@ -40,6 +40,14 @@ if [ ! -f "$src/.done-$version" ]; then
   touch "$src/.done-$version"
 fi
 
+# A marker says the venv was made, not that it still works here: a target/
+# copied or moved from another checkout, or a system python that changed,
+# leaves a venv whose scripts and editable install name other paths.
+# tests/zuul/venv-ok.py checks; an unusable venv is made again.
+if [ -f "$venv/.done-$version" ] && ! why=$(/usr/bin/python3 tests/zuul/venv-ok.py "$venv" "$src" 2>&1); then
+  say "$venv is unusable here ($why): making it again"
+  rm -rf "$venv"
+fi
 if [ ! -f "$venv/.done-$version" ]; then
   say "preparing $venv (Zuul's requirements and test requirements, on /usr/bin/python3)"
   rm -rf "$venv"
@@ -50,7 +58,13 @@ if [ ! -f "$venv/.done-$version" ]; then
   touch "$venv/.done-$version"
 fi
 
-# The executor's Ansible installs live in the venv (sys.exec_prefix/lib/zuul/ansible).
+# The executor's Ansible installs live in the venv (sys.exec_prefix/lib/zuul/ansible),
+# venvs of their own, checked the same way.
+if [ -f "$venv/.done-ansible" ] &&
+  ! why=$(/usr/bin/python3 tests/zuul/venv-ok.py "$venv" "$src" "$venv/lib/zuul/ansible" 2>&1); then
+  say "the executor's Ansible installs are unusable here ($why): installing them again"
+  rm -rf "$venv/lib/zuul/ansible" "$venv/.done-ansible"
+fi
 if [ ! -f "$venv/.done-ansible" ]; then
   say "installing the executor's Ansible versions (zuul-manage-ansible; minutes the first time)"
   "$venv/bin/zuul-manage-ansible" >"$dir/manage-ansible.log" 2>&1 || {
