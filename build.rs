@@ -20,13 +20,15 @@ fn main() {
     println!("cargo:rerun-if-changed=Cargo.toml");
     println!("cargo:rerun-if-changed=Cargo.lock");
     // A commit, a checkout or `git add` changes one of these.
-    for name in ["HEAD", "index", "packed-refs"] {
-        if let Some(path) = git_path(&dir, name) {
-            println!("cargo:rerun-if-changed={}", path.display());
-        }
-    }
-    if let Some(branch) = git(&dir, &["symbolic-ref", "-q", "HEAD"]) {
-        if let Some(path) = git_path(&dir, &branch) {
+    // Only paths that exist: cargo reruns the script (and rebuilds the
+    // crate) on every build while a watched path is missing, and a fresh
+    // clone or worktree may have no packed-refs or loose branch ref.
+    let branch = git(&dir, &["symbolic-ref", "-q", "HEAD"]);
+    let names = ["HEAD", "index", "packed-refs"]
+        .into_iter()
+        .chain(branch.as_deref());
+    for path in names.filter_map(|name| git_path(&dir, name)) {
+        if path.exists() {
             println!("cargo:rerun-if-changed={}", path.display());
         }
     }

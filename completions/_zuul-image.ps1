@@ -265,7 +265,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'TLS certificate chain (PEM)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'TLS private key (PEM)')
             [CompletionResult]::new('--htpasswd', '--htpasswd', [CompletionResultType]::ParameterName, 'Users with write access, as bcrypt lines (`htpasswd -B`)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'YAML config: `listen`, `root` (the storage directory), `tls-cert`, `tls-key`, `htpasswd`, `anonymous-read`, `public-url`, `token-ttl`, and `users` (`name`, `password` or `password-hash`, `access: read|write`). Flags win')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'YAML config: `listen`, `root` or `storage: {s3: {endpoint, bucket, region, prefix, access-key, secret-key}}`, `token-key`, `tls-cert`, `tls-key`, `htpasswd`, `anonymous-read`, `public-url`, `token-ttl`, and `users` (`name`, `password` or `password-hash`, `access: read|write`). Flags win. S3 keys may also come from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`')
             [CompletionResult]::new('--public-url', '--public-url', [CompletionResultType]::ParameterName, 'Base URL clients reach the registry at, for the token realm (default: taken from each request''s Host)')
             [CompletionResult]::new('--vars', '--vars', [CompletionResultType]::ParameterName, 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')
@@ -286,6 +286,7 @@ Register-ArgumentCompleter -Native -CommandName 'zuul-image' -ScriptBlock {
         'zuul-image;registry;prune' {
             [CompletionResult]::new('--storage', '--storage', [CompletionResultType]::ParameterName, 'A registry''s storage directory (what `registry serve --storage` serves: `blobs/`, `repositories/`, `uploads/`)')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'A buildset registry''s root (`buildset_registry_root`); prunes its `storage/`')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The registry''s config file, for the storage it names (`root` or `storage.s3`); safe while its servers serve')
             [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only remove what is older than this (e.g. `1h`, `7days`)')
             [CompletionResult]::new('--vars', '--vars', [CompletionResultType]::ParameterName, 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars')

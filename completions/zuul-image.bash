@@ -856,7 +856,7 @@ _zuul__image() {
             return 0
             ;;
         zuul__image__subcmd__registry__subcmd__prune)
-            opts="-e -q -v -h -V --storage --root --older-than --dry-run --vars --extra-var --results --quiet --verbose --color --help --version"
+            opts="-e -q -v -h -V --storage --root --config --older-than --dry-run --vars --extra-var --results --quiet --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -867,6 +867,10 @@ _zuul__image() {
                     return 0
                     ;;
                 --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

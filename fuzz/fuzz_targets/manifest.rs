@@ -7,9 +7,12 @@ use std::sync::OnceLock;
 use zuul_image::digest::Digest;
 use zuul_image::registry::manifests::{self as client, Manifest};
 use zuul_image::server::manifests;
+use std::sync::Arc;
 use zuul_image::server::storage::Storage;
+use zuul_image::server::storage::fs::FsStore;
 
-static STORE: OnceLock<(tempfile::TempDir, Storage)> = OnceLock::new();
+/// The empty filesystem store, and a runtime for the async store calls.
+static STORE: OnceLock<(tempfile::TempDir, Storage, tokio::runtime::Runtime)> = OnceLock::new();
 
 const TYPES: [&str; 5] = [
     client::OCI_MANIFEST,
@@ -22,12 +25,16 @@ const TYPES: [&str; 5] = [
 fuzz_target!(|input: (u8, &[u8])| {
     let (kind, bytes) = input;
     let media_type = TYPES[kind as usize % TYPES.len()];
-    let (_, storage) = STORE.get_or_init(|| {
+    let (_, storage, runtime) = STORE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
-        (dir, storage)
+        let storage: Storage = Arc::new(FsStore::open(dir.path()).unwrap());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        (dir, storage, runtime)
     });
-    let _ = manifests::validate(storage, "fuzz/app", Some(media_type), bytes);
+    let _ = runtime.block_on(manifests::validate(storage, "fuzz/app", Some(media_type), bytes));
     let _ = manifests::references(bytes);
     let _ = manifests::stored_references(bytes);
     let _ = manifests::subject_of(bytes);

@@ -61,6 +61,7 @@ pub const ERRORS: &[Probe] = &[
     probe::<crate::reference::Error>,
     probe::<crate::host::Error>,
     probe::<crate::server::config::Error>,
+    probe::<crate::server::storage::s3::Error>,
     probe::<crate::build::Error>,
 ];
 

@@ -158,6 +158,26 @@ mod tests {
         value.as_object().unwrap().clone()
     }
 
+    /// Found by the `daemon_json` fuzz target: a long number read as the
+    /// nearest f64 rendered differently once edited again (serde_json's
+    /// fast float parsing is not exact; `float_roundtrip` is).
+    #[test]
+    fn a_long_number_reads_back_the_same_after_an_edit() {
+        let edit = |text: &str| {
+            let mut doc = parse("daemon.json", text).unwrap();
+            add_insecure(
+                &mut doc,
+                &["zuul-jobs.buildset-registry:5000".into()],
+                "daemon.json",
+            )
+            .unwrap();
+            render(&doc)
+        };
+        let text = format!("{{\"mtu\": 1400, \"x\": [\"a\", {}]}}", "6".repeat(50));
+        let once = edit(&text);
+        assert_eq!(edit(&once), once);
+    }
+
     #[test]
     fn mirror_goes_first_and_site_mirrors_stay() {
         let url = "https://zuul-jobs.buildset-registry:5000/";

@@ -6,6 +6,7 @@
 //! file or flag. Reads files; writes none.
 
 use super::auth::{Access, Credential, User};
+use super::storage::s3::settings::{EnvKeys, StorageFile};
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -13,6 +14,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use thiserror::Error;
+
+mod storage;
+
+use storage::resolve_token_key;
+pub use storage::{MIN_TOKEN_KEY, StorageConfig};
 
 pub const DEFAULT_LISTEN: &str = "[::]:5000";
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
@@ -146,7 +152,7 @@ pub enum Error {
         value: String,
         message: String,
     },
-    #[error("no storage directory: pass `--storage DIR` or set `root` in the config file")]
+    #[error("no storage: pass `--storage DIR`, or set `root` or `storage.s3` in the config file")]
     NoRoot,
     #[error("`--tls-cert` and `--tls-key` go together (got only `{0}`)")]
     TlsPair(String),
@@ -202,6 +208,12 @@ pub struct FileConfig {
     pub users: Vec<UserEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<LimitsFile>,
+    /// Object storage instead of `root` (see [`StorageConfig`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageFile>,
+    /// The key tokens are signed with, shared by every replica.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_key: Option<Secret>,
 }
 
 impl FileConfig {
@@ -245,13 +257,17 @@ pub struct Flags {
     pub config: Option<PathBuf>,
     pub no_anonymous_read: bool,
     pub public_url: Option<String>,
+    /// S3 keys from the environment, for `storage.s3`.
+    pub env_keys: EnvKeys,
 }
 
 /// Resolved settings.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
-    pub root: PathBuf,
+    pub storage: StorageConfig,
+    /// The token signing key; required with shared storage.
+    pub token_key: Option<Secret>,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub users: HashMap<String, User>,
     pub anonymous_read: bool,
@@ -385,7 +401,14 @@ impl ServerConfig {
             (None, Some(value)) => parse_listen(&format!("{config_name}: listen"), value)?,
             (None, None) => parse_listen("--listen", DEFAULT_LISTEN)?,
         };
-        let root = flags.root.clone().or(file.root).ok_or(Error::NoRoot)?;
+        let storage = StorageConfig::resolve(
+            flags.root.clone(),
+            file.root.clone(),
+            file.storage.as_ref(),
+            &config_name,
+            &flags.env_keys,
+        )?;
+        let token_key = resolve_token_key(file.token_key.clone(), &storage, &config_name)?;
         let cert = flags.tls_cert.clone().or(file.tls_cert);
         let key = flags.tls_key.clone().or(file.tls_key);
         let tls = match (cert, key) {
@@ -446,7 +469,8 @@ impl ServerConfig {
             .resolve(&config_name)?;
         Ok(ServerConfig {
             listen,
-            root,
+            storage,
+            token_key,
             tls,
             users,
             anonymous_read: !flags.no_anonymous_read && file.anonymous_read.unwrap_or(true),
@@ -478,7 +502,10 @@ mod tests {
         };
         let resolved = ServerConfig::resolve(&flags).unwrap();
         assert_eq!(resolved.listen.to_string(), "127.0.0.1:5999");
-        assert_eq!(resolved.root, dir.path().join("storage"));
+        assert_eq!(
+            resolved.storage,
+            StorageConfig::Filesystem(dir.path().join("storage"))
+        );
         assert_eq!(resolved.users.len(), 3);
         assert_eq!(resolved.token_ttl, Duration::from_secs(300));
         assert!(resolved.anonymous_read);

@@ -6,7 +6,8 @@
 //! Messages never carry secrets: credentials are not part of any variant.
 //! Nor do they carry the server's paths: a storage failure is logged with
 //! the file it concerns, and the client is told only what kind of failure it
-//! was (`storage failure: no storage space`).
+//! was (`storage failure: no storage space`). An object store that does not
+//! answer is `503 UNAVAILABLE` with `Retry-After`, so clients try again.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -58,7 +59,7 @@ pub enum Error {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
-    #[error("storage failure: {}", .0.kind())]
+    #[error("storage failure: {}", .0.summary())]
     Storage(#[from] super::storage::Error),
     #[error("storage failure: {}", .0.kind())]
     Io(#[from] std::io::Error),
@@ -110,6 +111,9 @@ impl Error {
             Error::Unsupported(_) => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
             Error::NotFound => ("NOT_FOUND", StatusCode::NOT_FOUND),
             Error::MethodNotAllowed => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
+            Error::Storage(err) if err.unavailable() => {
+                ("UNAVAILABLE", StatusCode::SERVICE_UNAVAILABLE)
+            }
             Error::Storage(_) | Error::Io(_) => ("UNKNOWN", StatusCode::INTERNAL_SERVER_ERROR),
             Error::Body(_) => ("BLOB_UPLOAD_INVALID", StatusCode::BAD_REQUEST),
         }
@@ -178,6 +182,9 @@ impl IntoResponse for Error {
                     HeaderValue::from(retry_after.as_secs()),
                 );
             }
+            Error::Storage(err) if err.unavailable() => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
             Error::RangeNotSatisfiable { size } => {
                 if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
                     headers.insert(header::CONTENT_RANGE, value);
@@ -214,7 +221,7 @@ mod tests {
     #[tokio::test]
     async fn issue_12_storage_errors_are_answered_without_paths() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = crate::server::storage::Storage::open(dir.path()).unwrap();
+        let storage = crate::server::storage::fs::Root::open(dir.path()).unwrap();
         std::fs::remove_dir(dir.path().join("uploads")).unwrap();
         let err = Error::from(storage.create_upload("0123").unwrap_err());
         let root = dir.path().display().to_string();

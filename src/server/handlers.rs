@@ -15,9 +15,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use std::io::{Seek, SeekFrom};
 use std::sync::Arc;
-use tokio::io::AsyncReadExt;
 
 /// Query parameters as pairs, in order.
 pub type Query = Vec<(String, String)>;
@@ -27,14 +25,6 @@ pub fn query_get<'a>(query: &'a Query, key: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
-}
-
-async fn blocking<T: Send + 'static>(
-    job: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(job)
-        .await
-        .map_err(|err| Error::Io(std::io::Error::other(err)))?
 }
 
 fn respond(status: StatusCode, headers: Vec<(&'static str, String)>, body: Body) -> Response {
@@ -96,8 +86,7 @@ fn paginate(all: Vec<String>, query: &Query, path: &str) -> Result<(Vec<String>,
 }
 
 pub async fn catalog(state: Arc<State>, query: Query) -> Result<Response> {
-    let storage = state.storage.clone();
-    let all = blocking(move || Ok(storage.repositories()?)).await?;
+    let all = state.storage.repositories().await?;
     let (page, link) = paginate(all, &query, "/v2/_catalog")?;
     let extra = link.map(|l| vec![("link", l)]).unwrap_or_default();
     Ok(json(
@@ -108,9 +97,11 @@ pub async fn catalog(state: Arc<State>, query: Query) -> Result<Response> {
 }
 
 pub async fn tags(state: Arc<State>, name: String, query: Query) -> Result<Response> {
-    let storage = state.storage.clone();
-    let lookup = name.clone();
-    let all = blocking(move || storage.tags(&lookup)?.ok_or(Error::NameUnknown(lookup))).await?;
+    let all = state
+        .storage
+        .tags(&name)
+        .await?
+        .ok_or_else(|| Error::NameUnknown(name.clone()))?;
     let (page, link) = paginate(all, &query, &format!("/v2/{name}/tags/list"))?;
     let extra = link.map(|l| vec![("link", l)]).unwrap_or_default();
     Ok(json(
@@ -132,26 +123,23 @@ pub async fn get_manifest(
         .iter()
         .filter_map(|v| v.to_str().ok().map(str::to_owned))
         .collect();
-    let storage = state.storage.clone();
-    let (digest, media_type, bytes) = blocking(move || {
-        let unknown = || Error::ManifestUnknown(format!("{name}:{reference}"));
-        let digest = match &reference {
-            ManifestRef::Tag(tag) => storage.tag(&name, tag)?.ok_or_else(unknown)?,
-            ManifestRef::Digest(digest) => digest.clone(),
-        };
-        let media_type = storage
-            .manifest_media_type(&name, &digest)?
-            .ok_or_else(unknown)?;
-        if matches!(reference, ManifestRef::Tag(_))
-            && !manifests::acceptable(accept.iter().map(String::as_str), &media_type)
-        {
-            // Not what the client takes: 404 sends it upstream.
-            return Err(unknown());
-        }
-        let bytes = storage.read_blob(&digest)?.ok_or_else(unknown)?;
-        Ok((digest, media_type, bytes))
-    })
-    .await?;
+    let storage = &state.storage;
+    let unknown = || Error::ManifestUnknown(format!("{name}:{reference}"));
+    let digest = match &reference {
+        ManifestRef::Tag(tag) => storage.tag(&name, tag).await?.ok_or_else(unknown)?,
+        ManifestRef::Digest(digest) => digest.clone(),
+    };
+    let media_type = storage
+        .manifest_media_type(&name, &digest)
+        .await?
+        .ok_or_else(unknown)?;
+    if matches!(reference, ManifestRef::Tag(_))
+        && !manifests::acceptable(accept.iter().map(String::as_str), &media_type)
+    {
+        // Not what the client takes: 404 sends it upstream.
+        return Err(unknown());
+    }
+    let bytes = storage.read_blob(&digest).await?.ok_or_else(unknown)?;
     let headers = vec![
         ("content-type", media_type),
         ("docker-content-digest", digest.to_string()),
@@ -237,28 +225,20 @@ pub async fn put_manifest(
         }
         ManifestRef::Tag(_) => Digest::sha256_of(&bytes),
     };
-    let storage = state.storage.clone();
-    let stored = digest.clone();
-    let location_name = name.clone();
-    let applied = tags.clone();
-    let accepted = blocking(move || {
-        let accepted = manifests::validate(&storage, &name, content_type.as_deref(), &bytes)?;
-        storage.put_bytes(&stored, &bytes)?;
-        storage.link_manifest(&name, &stored, &accepted.media_type)?;
-        // Before the tag and the answer: a concurrent prune keeps it all.
-        prune::confirm(&storage, &name, &stored)?;
-        storage.set_tags(&name, &applied, &stored)?;
-        if let Some(subject) = &accepted.subject {
-            storage.add_referrer(&name, subject, &stored)?;
-        }
-        Ok(accepted)
-    })
-    .await?;
+    let storage = &state.storage;
+    let accepted = manifests::validate(storage, &name, content_type.as_deref(), &bytes).await?;
+    storage.put_bytes(&digest, bytes.into()).await?;
+    storage
+        .link_manifest(&name, &digest, &accepted.media_type)
+        .await?;
+    // Before the tag and the answer: a concurrent prune keeps it all.
+    prune::confirm(storage, &name, &digest).await?;
+    storage.set_tags(&name, &tags, &digest).await?;
+    if let Some(subject) = &accepted.subject {
+        storage.add_referrer(&name, subject, &digest).await?;
+    }
     let mut headers = vec![
-        (
-            "location",
-            format!("/v2/{location_name}/manifests/{digest}"),
-        ),
+        ("location", format!("/v2/{name}/manifests/{digest}")),
         ("docker-content-digest", digest.to_string()),
     ];
     if let Some(subject) = accepted.subject {
@@ -275,33 +255,29 @@ pub async fn delete_manifest(
     name: String,
     reference: ManifestRef,
 ) -> Result<Response> {
-    let storage = state.storage.clone();
-    blocking(move || {
-        let unknown = || Error::ManifestUnknown(format!("{name}:{reference}"));
-        match &reference {
-            ManifestRef::Tag(tag) => {
-                if !storage.delete_tag(&name, tag)? {
-                    return Err(unknown());
-                }
-            }
-            ManifestRef::Digest(digest) => {
-                if storage.manifest_media_type(&name, digest)?.is_none() {
-                    return Err(unknown());
-                }
-                for tag in storage.tags_of(&name, digest)? {
-                    storage.delete_tag(&name, &tag)?;
-                }
-                if let Some(bytes) = storage.read_blob(digest)? {
-                    if let Some(subject) = manifests::subject_of(&bytes) {
-                        storage.remove_referrer(&name, &subject, digest)?;
-                    }
-                }
-                storage.unlink_manifest(&name, digest)?;
+    let storage = &state.storage;
+    let unknown = || Error::ManifestUnknown(format!("{name}:{reference}"));
+    match &reference {
+        ManifestRef::Tag(tag) => {
+            if !storage.delete_tag(&name, tag).await? {
+                return Err(unknown());
             }
         }
-        Ok(())
-    })
-    .await?;
+        ManifestRef::Digest(digest) => {
+            if storage.manifest_media_type(&name, digest).await?.is_none() {
+                return Err(unknown());
+            }
+            for tag in storage.tags_of(&name, digest).await? {
+                storage.delete_tag(&name, &tag).await?;
+            }
+            if let Some(bytes) = storage.read_blob(digest).await? {
+                if let Some(subject) = manifests::subject_of(&bytes) {
+                    storage.remove_referrer(&name, &subject, digest).await?;
+                }
+            }
+            storage.unlink_manifest(&name, digest).await?;
+        }
+    }
     Ok(empty(StatusCode::ACCEPTED, Vec::new()))
 }
 
@@ -312,28 +288,23 @@ pub async fn referrers(
     query: Query,
 ) -> Result<Response> {
     let filter = query_get(&query, "artifactType").map(str::to_owned);
-    let storage = state.storage.clone();
-    let wanted = filter.clone();
-    let descriptors = blocking(move || {
-        let mut found = Vec::new();
-        for digest in storage.referrers(&name, &subject)? {
-            let Some(media_type) = storage.manifest_media_type(&name, &digest)? else {
-                continue;
-            };
-            let Some(bytes) = storage.read_blob(&digest)? else {
-                continue;
-            };
-            let descriptor = manifests::referrer_descriptor(&digest, &media_type, &bytes);
-            let keep = wanted
-                .as_deref()
-                .is_none_or(|want| descriptor["artifactType"] == want);
-            if keep {
-                found.push(descriptor);
-            }
+    let storage = &state.storage;
+    let mut descriptors = Vec::new();
+    for digest in storage.referrers(&name, &subject).await? {
+        let Some(media_type) = storage.manifest_media_type(&name, &digest).await? else {
+            continue;
+        };
+        let Some(bytes) = storage.read_blob(&digest).await? else {
+            continue;
+        };
+        let descriptor = manifests::referrer_descriptor(&digest, &media_type, &bytes);
+        let keep = filter
+            .as_deref()
+            .is_none_or(|want| descriptor["artifactType"] == want);
+        if keep {
+            descriptors.push(descriptor);
         }
-        Ok(found)
-    })
-    .await?;
+    }
     let index = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": manifests::OCI_INDEX,
@@ -387,17 +358,14 @@ pub async fn get_blob(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let head = method == Method::HEAD;
-    let storage = state.storage.clone();
-    let wanted = digest.clone();
+    let storage = &state.storage;
     // Only what this repository holds: a digest known elsewhere is unknown here.
-    let (file, size) = blocking(move || {
-        let unknown = || Error::BlobUnknown(wanted.to_string());
-        if !storage.holds(&name, &wanted)? {
-            return Err(unknown());
-        }
-        storage.open_blob(&wanted)?.ok_or_else(unknown)
-    })
-    .await?;
+    let unknown = || Error::BlobUnknown(digest.to_string());
+    if !storage.holds(&name, &digest).await? {
+        return Err(unknown());
+    }
+    let blob = storage.open_blob(&digest).await?.ok_or_else(unknown)?;
+    let size = blob.size;
     let mut headers = vec![
         ("docker-content-digest", digest.to_string()),
         ("content-type", "application/octet-stream".to_owned()),
@@ -419,25 +387,17 @@ pub async fn get_blob(
     if head {
         return Ok(respond(status, headers, Body::empty()));
     }
-    let mut file = file;
-    if start > 0 {
-        file.seek(SeekFrom::Start(start))?;
-    }
-    let reader = tokio::fs::File::from_std(file).take(len);
-    let stream = tokio_util::io::ReaderStream::with_capacity(reader, 256 << 10);
+    let stream = blob.source.stream(start, len);
     Ok(respond(status, headers, Body::from_stream(stream)))
 }
 
 /// `DELETE /v2/<name>/blobs/<digest>`: `name` stops holding the blob. The
 /// content stays for every other repository that holds it, until `prune`.
 pub async fn delete_blob(state: Arc<State>, name: String, digest: Digest) -> Result<Response> {
-    let storage = state.storage.clone();
-    let unknown = digest.to_string();
-    let removed = blocking(move || Ok(storage.unlink_blob(&name, &digest)?)).await?;
-    if removed {
+    if state.storage.unlink_blob(&name, &digest).await? {
         Ok(empty(StatusCode::ACCEPTED, Vec::new()))
     } else {
-        Err(Error::BlobUnknown(unknown))
+        Err(Error::BlobUnknown(digest.to_string()))
     }
 }
 
@@ -479,24 +439,21 @@ pub async fn start_upload(
     if let Some(mount) = query_get(&query, "mount") {
         let digest = parse_digest(mount)?;
         if let Some(from) = mount_from {
-            let storage = state.storage.clone();
-            let (to, blob) = (name.clone(), digest.clone());
-            if blocking(move || prune::mount(&storage, &from, &to, &blob)).await? {
+            if prune::mount(&state.storage, &from, &name, &digest).await? {
                 return Ok(created_blob(&name, &digest));
             }
         }
     } else if query_get(&query, "digest").is_some() {
         let digest = digest_param(&query)?;
-        let id = state.uploads.start(&name).await?;
-        state.uploads.finish(&name, &id, body, &digest).await?;
+        state.storage.put_blob(&name, body, &digest).await?;
         return Ok(created_blob(&name, &digest));
     }
-    let id = state.uploads.start(&name).await?;
+    let id = state.storage.start_upload(&name).await?;
     Ok(empty(StatusCode::ACCEPTED, upload_headers(&name, &id, 0)))
 }
 
 pub async fn upload_status(state: Arc<State>, name: String, id: String) -> Result<Response> {
-    let offset = state.uploads.status(&name, &id).await?;
+    let offset = state.storage.upload_status(&name, &id).await?;
     Ok(empty(
         StatusCode::NO_CONTENT,
         upload_headers(&name, &id, offset),
@@ -523,7 +480,7 @@ pub async fn patch_upload(
     body: Body,
 ) -> Result<Response> {
     let range = content_range(headers)?;
-    let offset = state.uploads.append(&name, &id, range, body).await?;
+    let offset = state.storage.append_upload(&name, &id, range, body).await?;
     Ok(empty(
         StatusCode::ACCEPTED,
         upload_headers(&name, &id, offset),
@@ -540,7 +497,7 @@ pub async fn put_upload(
 ) -> Result<Response> {
     let digest = digest_param(&query)?;
     if let Some(range) = content_range(headers)? {
-        let offset = state.uploads.status(&name, &id).await?;
+        let offset = state.storage.upload_status(&name, &id).await?;
         if range.start != offset {
             return Err(Error::RangeOutOfOrder {
                 start: range.start,
@@ -548,12 +505,15 @@ pub async fn put_upload(
             });
         }
     }
-    state.uploads.finish(&name, &id, body, &digest).await?;
+    state
+        .storage
+        .finish_upload(&name, &id, body, &digest)
+        .await?;
     Ok(created_blob(&name, &digest))
 }
 
 pub async fn cancel_upload(state: Arc<State>, name: String, id: String) -> Result<Response> {
-    state.uploads.cancel(&name, &id).await?;
+    state.storage.cancel_upload(&name, &id).await?;
     Ok(empty(StatusCode::NO_CONTENT, Vec::new()))
 }
 

@@ -10,9 +10,11 @@
 //! 5000 on 127.0.0.1 is in use`). No protocol logic here.
 
 use super::auth::Auth;
-use super::config::{Limits, ServerConfig};
+use super::config::{Limits, ServerConfig, StorageConfig};
 use super::connection::{self, Throttle};
 use super::storage::Storage;
+use super::storage::fs::FsStore;
+use super::storage::s3::S3Store;
 use super::token::Signer;
 use super::{State, router, tls};
 use crate::output::Printer;
@@ -129,19 +131,18 @@ pub async fn serve(
             limits.max_connections
         ));
     }
-    let storage = Storage::open(&config.root)
-        .with_context(|| format!("failed to open storage under `{}`", config.root.display()))?;
+    let storage = open_storage(&config.storage).await?;
     let acceptor = match &config.tls {
         Some((cert, key)) => Some(TlsAcceptor::from(Arc::new(tls::server_config(cert, key)?))),
         None => None,
     };
     let open = config.users.is_empty();
-    let auth = Auth::new(
-        config.users,
-        config.anonymous_read,
-        Signer::random(config.token_ttl),
-    )
-    .with_failed_login_limit(limits.failed_logins_per_minute);
+    let signer = match &config.token_key {
+        Some(key) => Signer::with_key(key, config.token_ttl),
+        None => Signer::random(config.token_ttl),
+    };
+    let auth = Auth::new(config.users, config.anonymous_read, signer)
+        .with_failed_login_limit(limits.failed_logins_per_minute);
     let state = Arc::new(
         State::new(storage, auth, config.public_url, acceptor.is_some())
             .with_limits(limits.clone()),
@@ -155,9 +156,9 @@ pub async fn serve(
         ));
     }
     printer.status(format!(
-        "registry listening on {local} ({}), storage `{}`",
+        "registry listening on {local} ({}), storage {}",
         if acceptor.is_some() { "https" } else { "http" },
-        config.root.display()
+        state.storage.describe()
     ));
     let expiry = tokio::spawn(expire_uploads(state.clone()));
     run(listener, acceptor, router(state), limits, shutdown_signal()).await;
@@ -166,13 +167,29 @@ pub async fn serve(
     Ok(())
 }
 
+/// Open the configured storage; an object store is checked (endpoint,
+/// keys, bucket, conditional writes) before anything is served.
+pub async fn open_storage(config: &StorageConfig) -> Result<Storage> {
+    Ok(match config {
+        StorageConfig::Filesystem(root) => Arc::new(
+            FsStore::open(root)
+                .with_context(|| format!("failed to open storage under `{}`", root.display()))?,
+        ),
+        StorageConfig::S3(settings) => Arc::new(
+            S3Store::connect(settings)
+                .await
+                .with_context(|| format!("failed to open storage {}", settings.describe()))?,
+        ),
+    })
+}
+
 /// Remove idle uploads every so often, for as long as the server runs.
 async fn expire_uploads(state: Arc<State>) {
     let after = state.limits.upload_expiry;
     let every = (after / 4).clamp(Duration::from_millis(250), Duration::from_secs(300));
     loop {
         tokio::time::sleep(every).await;
-        match state.uploads.expire(after).await {
+        match state.storage.expire_uploads(after).await {
             Ok(removed) if !removed.is_empty() => tracing::info!(
                 "removed {} uploads idle for more than {}",
                 removed.len(),

@@ -71,7 +71,7 @@ fn generic(content_type: &str) -> bool {
 /// Check a pushed manifest against the store: media type agreement,
 /// referenced blobs (image manifests) and manifests (indexes) held by
 /// repository `name`, with the sizes given.
-pub fn validate(
+pub async fn validate(
     storage: &Storage,
     name: &str,
     content_type: Option<&str>,
@@ -114,9 +114,9 @@ pub fn validate(
                 .config
                 .as_ref()
                 .ok_or_else(|| Error::ManifestInvalid("an image manifest needs `config`".into()))?;
-            check_blob(storage, name, config)?;
+            check_blob(storage, name, config).await?;
             for layer in manifest.layers.iter().flatten() {
-                check_blob(storage, name, layer)?;
+                check_blob(storage, name, layer).await?;
             }
         }
         DOCKER_LIST | OCI_INDEX => {
@@ -125,10 +125,10 @@ pub fn validate(
             })?;
             for member in members {
                 let digest = descriptor_digest(member)?;
-                if storage.manifest_media_type(name, &digest)?.is_none() {
+                if storage.manifest_media_type(name, &digest).await?.is_none() {
                     return Err(Error::ManifestBlobUnknown(digest.to_string()));
                 }
-                check_size(storage, member, &digest)?;
+                check_size(member, &digest, storage.blob_size(&digest).await?)?;
             }
         }
         _ => {}
@@ -152,7 +152,7 @@ fn descriptor_digest(descriptor: &Descriptor) -> Result<Digest> {
     })
 }
 
-fn check_blob(storage: &Storage, name: &str, descriptor: &Descriptor) -> Result<()> {
+async fn check_blob(storage: &Storage, name: &str, descriptor: &Descriptor) -> Result<()> {
     let digest = descriptor_digest(descriptor)?;
     if descriptor
         .urls
@@ -162,14 +162,17 @@ fn check_blob(storage: &Storage, name: &str, descriptor: &Descriptor) -> Result<
         // A foreign layer lives elsewhere.
         return Ok(());
     }
-    if !storage.holds(name, &digest)? || storage.blob_size(&digest)?.is_none() {
+    let stored = match storage.holds(name, &digest).await? {
+        true => storage.blob_size(&digest).await?,
+        false => None,
+    };
+    if stored.is_none() {
         return Err(Error::ManifestBlobUnknown(digest.to_string()));
     }
-    check_size(storage, descriptor, &digest)
+    check_size(descriptor, &digest, stored)
 }
 
-fn check_size(storage: &Storage, descriptor: &Descriptor, digest: &Digest) -> Result<()> {
-    let stored = storage.blob_size(digest)?;
+fn check_size(descriptor: &Descriptor, digest: &Digest, stored: Option<u64>) -> Result<()> {
     match (descriptor.size, stored) {
         (Some(size), Some(stored)) if size != stored as i64 => Err(Error::ManifestInvalid(
             format!("`{digest}` is {stored} bytes, the manifest says {size}"),
@@ -269,18 +272,25 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn store(storage: &Storage, bytes: &[u8]) -> Digest {
+    async fn store(storage: &Storage, bytes: &[u8]) -> Digest {
         let digest = Digest::sha256_of(bytes);
-        storage.put_bytes(&digest, bytes).unwrap();
-        storage.link_blob("a", &digest).unwrap();
+        storage
+            .put_bytes(&digest, bytes.to_vec().into())
+            .await
+            .unwrap();
+        storage.link_blob("a", &digest).await.unwrap();
         digest
     }
 
-    #[test]
-    fn image_manifests_need_their_blobs() {
+    fn open(dir: &tempfile::TempDir) -> Storage {
+        std::sync::Arc::new(crate::server::storage::fs::FsStore::open(dir.path()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn image_manifests_need_their_blobs() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
-        let config = store(&storage, b"{}");
+        let storage = open(&dir);
+        let config = store(&storage, b"{}").await;
         let layer = Digest::sha256_of(b"layer");
         let manifest = json!({
             "schemaVersion": 2,
@@ -289,22 +299,29 @@ mod tests {
             "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer.to_string(), "size": 5}],
         })
         .to_string();
-        let err = validate(&storage, "a", Some(OCI_MANIFEST), manifest.as_bytes()).unwrap_err();
+        let err = validate(&storage, "a", Some(OCI_MANIFEST), manifest.as_bytes())
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::ManifestBlobUnknown(d) if d == layer.to_string()));
-        store(&storage, b"layer");
+        store(&storage, b"layer").await;
         // Stored, but held by another repository only: unknown here.
-        let err = validate(&storage, "b", Some(OCI_MANIFEST), manifest.as_bytes()).unwrap_err();
+        let err = validate(&storage, "b", Some(OCI_MANIFEST), manifest.as_bytes())
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::ManifestBlobUnknown(d) if d == config.to_string()));
-        let ok = validate(&storage, "a", Some(OCI_MANIFEST), manifest.as_bytes()).unwrap();
+        let ok = validate(&storage, "a", Some(OCI_MANIFEST), manifest.as_bytes())
+            .await
+            .unwrap();
         assert_eq!(ok.media_type, OCI_MANIFEST);
         // Wrong Content-Type.
         assert!(matches!(
-            validate(&storage, "a", Some(DOCKER_MANIFEST), manifest.as_bytes()),
+            validate(&storage, "a", Some(DOCKER_MANIFEST), manifest.as_bytes()).await,
             Err(Error::ManifestInvalid(_))
         ));
         // No Content-Type: taken from the body.
         assert_eq!(
             validate(&storage, "a", None, manifest.as_bytes())
+                .await
                 .unwrap()
                 .media_type,
             OCI_MANIFEST
@@ -312,20 +329,20 @@ mod tests {
         // Wrong size.
         let wrong = manifest.replace("\"size\":5", "\"size\":6");
         assert!(matches!(
-            validate(&storage, "a", Some(OCI_MANIFEST), wrong.as_bytes()),
+            validate(&storage, "a", Some(OCI_MANIFEST), wrong.as_bytes()).await,
             Err(Error::ManifestInvalid(_))
         ));
         assert!(matches!(
-            validate(&storage, "a", Some(OCI_MANIFEST), b"not json"),
+            validate(&storage, "a", Some(OCI_MANIFEST), b"not json").await,
             Err(Error::ManifestInvalid(_))
         ));
     }
 
-    #[test]
-    fn indexes_need_their_manifests_in_the_repository() {
+    #[tokio::test]
+    async fn indexes_need_their_manifests_in_the_repository() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
-        let member = store(&storage, b"{\"member\":1}");
+        let storage = open(&dir);
+        let member = store(&storage, b"{\"member\":1}").await;
         let index = json!({
             "schemaVersion": 2,
             "mediaType": OCI_INDEX,
@@ -334,11 +351,16 @@ mod tests {
         })
         .to_string();
         assert!(matches!(
-            validate(&storage, "a", Some(OCI_INDEX), index.as_bytes()),
+            validate(&storage, "a", Some(OCI_INDEX), index.as_bytes()).await,
             Err(Error::ManifestBlobUnknown(_))
         ));
-        storage.link_manifest("a", &member, OCI_MANIFEST).unwrap();
-        let ok = validate(&storage, "a", Some(OCI_INDEX), index.as_bytes()).unwrap();
+        storage
+            .link_manifest("a", &member, OCI_MANIFEST)
+            .await
+            .unwrap();
+        let ok = validate(&storage, "a", Some(OCI_INDEX), index.as_bytes())
+            .await
+            .unwrap();
         assert_eq!(ok.subject, Some(member.clone()));
         assert_eq!(references(index.as_bytes()), vec![member]);
     }

@@ -39,12 +39,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use storage::Storage;
 use tower_http::timeout::RequestBodyTimeoutLayer;
-use uploads::Uploads;
 
 /// Everything a running registry shares between requests.
 pub struct State {
     pub storage: Storage,
-    pub uploads: Uploads,
     pub auth: Auth,
     /// Base URL for the token realm; derived from `Host` when `None`.
     pub public_url: Option<String>,
@@ -56,7 +54,6 @@ pub struct State {
 impl State {
     pub fn new(storage: Storage, auth: Auth, public_url: Option<String>, tls: bool) -> State {
         State {
-            uploads: Uploads::new(storage.clone()),
             storage,
             auth,
             public_url,

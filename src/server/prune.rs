@@ -72,18 +72,38 @@ fn older(time: Option<SystemTime>, cutoff: SystemTime) -> bool {
     time.is_some_and(|time| time < cutoff)
 }
 
-/// Remove what is untagged, unreferenced and older than `older_than`.
-pub fn prune(storage: &Storage, older_than: Duration, dry_run: bool) -> storage::Result<Report> {
+/// Remove what is untagged, unreferenced and older than `older_than`, by
+/// the store's clock.
+pub async fn prune(
+    storage: &Storage,
+    older_than: Duration,
+    dry_run: bool,
+) -> storage::Result<Report> {
+    let cutoff = storage
+        .now()
+        .await?
+        .checked_sub(older_than)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    prune_before(storage, cutoff, dry_run).await
+}
+
+/// Remove what is untagged, unreferenced and was last written before
+/// `cutoff` (a time of the store's clock).
+pub async fn prune_before(
+    storage: &Storage,
+    cutoff: SystemTime,
+    dry_run: bool,
+) -> storage::Result<Report> {
     if !dry_run {
-        storage.put_back_set_aside()?;
+        storage.recover().await?;
     }
-    let plan = mark(storage, older_than)?;
-    sweep(storage, plan, dry_run)
+    let plan = mark(storage, cutoff).await?;
+    sweep(storage, plan, dry_run).await
 }
 
 /// The manifests of `name` to keep: those its tags reach, young ones and
 /// what they reach, and referrers of kept ones.
-fn kept_manifests(
+async fn kept_manifests(
     storage: &Storage,
     name: &str,
     linked: &[(Digest, String)],
@@ -92,14 +112,14 @@ fn kept_manifests(
     let linked_set: HashSet<&Digest> = linked.iter().map(|(d, _)| d).collect();
     let mut keep: BTreeSet<Digest> = BTreeSet::new();
     let mut queue: Vec<Digest> = Vec::new();
-    for tag in storage.tags(name)?.unwrap_or_default() {
-        if let Some(digest) = storage.tag(name, &tag)? {
+    for tag in storage.tags(name).await?.unwrap_or_default() {
+        if let Some(digest) = storage.tag(name, &tag).await? {
             queue.push(digest);
         }
     }
     // Young manifests are kept whatever references them.
     for (digest, _) in linked {
-        if !older(storage.manifest_link_modified(name, digest)?, cutoff) {
+        if !older(storage.manifest_link_modified(name, digest).await?, cutoff) {
             queue.push(digest.clone());
         }
     }
@@ -108,7 +128,7 @@ fn kept_manifests(
             if !keep.insert(digest.clone()) {
                 continue;
             }
-            if let Some(bytes) = storage.read_blob(&digest)? {
+            if let Some(bytes) = storage.read_blob(&digest).await? {
                 for member in manifests::references(&bytes) {
                     if linked_set.contains(&member) {
                         queue.push(member);
@@ -121,7 +141,7 @@ fn kept_manifests(
             if keep.contains(digest) {
                 continue;
             }
-            if let Some(bytes) = storage.read_blob(digest)? {
+            if let Some(bytes) = storage.read_blob(digest).await? {
                 if manifests::subject_of(&bytes).is_some_and(|s| keep.contains(&s)) {
                     queue.push(digest.clone());
                 }
@@ -134,21 +154,18 @@ fn kept_manifests(
 }
 
 /// Mark from the tags and the young links of every repository.
-pub(super) fn mark(storage: &Storage, older_than: Duration) -> storage::Result<Plan> {
-    let cutoff = SystemTime::now()
-        .checked_sub(older_than)
-        .unwrap_or(SystemTime::UNIX_EPOCH);
+pub(super) async fn mark(storage: &Storage, cutoff: SystemTime) -> storage::Result<Plan> {
     let mut marked: HashSet<Digest> = HashSet::new();
     let mut unlink = Vec::new();
     let mut unlink_blobs = Vec::new();
-    for name in storage.linked_repositories()? {
-        let linked: Vec<(Digest, String)> = storage.manifests(&name)?;
-        let keep = kept_manifests(storage, &name, &linked, cutoff)?;
+    for name in storage.linked_repositories().await? {
+        let linked: Vec<(Digest, String)> = storage.manifests(&name).await?;
+        let keep = kept_manifests(storage, &name, &linked, cutoff).await?;
         // What the kept manifests of this repository use.
         let mut used: HashSet<Digest> = HashSet::new();
         for (digest, _) in linked {
             if keep.contains(&digest) {
-                if let Some(bytes) = storage.read_blob(&digest)? {
+                if let Some(bytes) = storage.read_blob(&digest).await? {
                     used.extend(manifests::references(&bytes));
                 }
                 marked.insert(digest);
@@ -156,7 +173,7 @@ pub(super) fn mark(storage: &Storage, older_than: Duration) -> storage::Result<P
                 unlink.push((name.clone(), digest));
             }
         }
-        for (digest, modified) in storage.blob_links(&name)? {
+        for (digest, modified) in storage.blob_links(&name).await? {
             if used.contains(&digest) || modified >= cutoff {
                 marked.insert(digest);
             } else {
@@ -175,51 +192,60 @@ pub(super) fn mark(storage: &Storage, older_than: Duration) -> storage::Result<P
 }
 
 /// Remove what `plan` did not mark and is still old at the moment of removal.
-pub(super) fn sweep(storage: &Storage, plan: Plan, dry_run: bool) -> storage::Result<Report> {
+pub(super) async fn sweep(storage: &Storage, plan: Plan, dry_run: bool) -> storage::Result<Report> {
     let mut report = Report::default();
     for (name, digest) in plan.unlink {
         if !dry_run {
-            let bytes = storage.read_blob(&digest)?;
-            if !storage.unlink_manifest_if_older(&name, &digest, plan.cutoff)? {
+            let bytes = storage.read_blob(&digest).await?;
+            if !storage
+                .unlink_manifest_if_older(&name, &digest, plan.cutoff)
+                .await?
+            {
                 continue;
             }
             if let Some(subject) = bytes.as_deref().and_then(manifests::subject_of) {
-                storage.remove_referrer(&name, &subject, &digest)?;
+                storage.remove_referrer(&name, &subject, &digest).await?;
                 // Pushed again meanwhile: its marker stays.
-                if storage.manifest_media_type(&name, &digest)?.is_some() {
-                    storage.add_referrer(&name, &subject, &digest)?;
+                if storage.manifest_media_type(&name, &digest).await?.is_some() {
+                    storage.add_referrer(&name, &subject, &digest).await?;
                 }
             }
         }
         report.manifests.push((name, digest));
     }
     for (name, digest) in plan.unlink_blobs {
-        if dry_run || storage.unlink_blob_if_older(&name, &digest, plan.cutoff)? {
+        if dry_run
+            || storage
+                .unlink_blob_if_older(&name, &digest, plan.cutoff)
+                .await?
+        {
             report.links.push((name, digest));
         }
     }
-    for (digest, modified) in storage.blobs()? {
+    for (digest, modified) in storage.blobs().await? {
         if plan.marked.contains(&digest) || modified >= plan.cutoff {
             continue;
         }
         let removed = if dry_run {
-            storage.blob_size(&digest)?
+            storage.blob_size(&digest).await?
         } else {
-            storage.delete_blob_if_older(&digest, plan.cutoff)?
+            storage.delete_blob_if_older(&digest, plan.cutoff).await?
         };
         if let Some(size) = removed {
             report.bytes += size;
             report.blobs.push(digest);
         }
     }
-    for upload in storage.uploads()? {
+    for upload in storage.uploads().await? {
         if upload.modified >= plan.cutoff {
             continue;
         }
         let removed = if dry_run {
             Some(upload.len)
         } else {
-            storage.remove_upload_if_older(&upload.id, plan.cutoff)?
+            storage
+                .remove_upload_if_older(&upload.id, plan.cutoff)
+                .await?
         };
         if let Some(size) = removed {
             report.bytes += size;
@@ -236,7 +262,7 @@ pub(super) fn sweep(storage: &Storage, plan: Plan, dry_run: bool) -> storage::Re
 /// links in `name`) young, and check that all of it is still stored. The
 /// server calls this after storing a manifest and before answering; see the
 /// module docs.
-pub fn confirm(storage: &Storage, name: &str, digest: &Digest) -> Result<()> {
+pub async fn confirm(storage: &Storage, name: &str, digest: &Digest) -> Result<()> {
     let mut queue = vec![digest.clone()];
     let mut seen = HashSet::new();
     while let Some(manifest) = queue.pop() {
@@ -244,12 +270,15 @@ pub fn confirm(storage: &Storage, name: &str, digest: &Digest) -> Result<()> {
             continue;
         }
         let unknown = |digest: &Digest| Error::ManifestBlobUnknown(digest.to_string());
-        if !storage.touch_manifest_link(name, &manifest)? || !storage.touch_blob(&manifest)? {
+        if !storage.touch_manifest_link(name, &manifest).await?
+            || !storage.touch_blob(&manifest).await?
+        {
             return Err(unknown(&manifest));
         }
-        let media_type = storage.manifest_media_type(name, &manifest)?;
+        let media_type = storage.manifest_media_type(name, &manifest).await?;
         let bytes = storage
-            .read_blob(&manifest)?
+            .read_blob(&manifest)
+            .await?
             .ok_or_else(|| unknown(&manifest))?;
         // Only what `manifests::validate` required must be there.
         let required = media_type.is_some_and(|media_type| {
@@ -263,15 +292,15 @@ pub fn confirm(storage: &Storage, name: &str, digest: &Digest) -> Result<()> {
         });
         let (blobs, members) = manifests::stored_references(&bytes);
         for blob in blobs {
-            let held = storage.touch_blob_link(name, &blob)?
-                || storage.touch_manifest_link(name, &blob)?;
-            let stored = storage.touch_blob(&blob)?;
+            let held = storage.touch_blob_link(name, &blob).await?
+                || storage.touch_manifest_link(name, &blob).await?;
+            let stored = storage.touch_blob(&blob).await?;
             if required && !(held && stored) {
                 return Err(unknown(&blob));
             }
         }
         for member in members {
-            if required || storage.manifest_media_type(name, &member)?.is_some() {
+            if required || storage.manifest_media_type(name, &member).await?.is_some() {
                 queue.push(member);
             }
         }
@@ -282,15 +311,15 @@ pub fn confirm(storage: &Storage, name: &str, digest: &Digest) -> Result<()> {
 /// Mount blob `digest` of repository `from` into `name`: link it there and
 /// make the blob young, then check it is still stored. `false` when `from`
 /// does not hold it (or it was removed meanwhile): the client uploads it.
-pub fn mount(storage: &Storage, from: &str, name: &str, digest: &Digest) -> Result<bool> {
-    if !storage.holds(from, digest)? || storage.blob_size(digest)?.is_none() {
+pub async fn mount(storage: &Storage, from: &str, name: &str, digest: &Digest) -> Result<bool> {
+    if !storage.holds(from, digest).await? || storage.blob_size(digest).await?.is_none() {
         return Ok(false);
     }
-    storage.link_blob(name, digest)?;
-    if storage.touch_blob(digest)? {
+    storage.link_blob(name, digest).await?;
+    if storage.touch_blob(digest).await? {
         return Ok(true);
     }
-    storage.unlink_blob(name, digest)?;
+    storage.unlink_blob(name, digest).await?;
     Ok(false)
 }
 
@@ -300,38 +329,49 @@ mod tests {
     use crate::server::manifests::{OCI_INDEX, OCI_MANIFEST};
     use serde_json::json;
 
-    fn blob(storage: &Storage, bytes: &[u8]) -> Digest {
+    async fn blob(storage: &Storage, bytes: &[u8]) -> Digest {
         let digest = Digest::sha256_of(bytes);
-        storage.put_bytes(&digest, bytes).unwrap();
+        storage
+            .put_bytes(&digest, bytes.to_vec().into())
+            .await
+            .unwrap();
         digest
     }
 
-    fn linked(storage: &Storage, name: &str, bytes: &[u8]) -> Digest {
-        let digest = blob(storage, bytes);
-        storage.link_blob(name, &digest).unwrap();
+    async fn linked(storage: &Storage, name: &str, bytes: &[u8]) -> Digest {
+        let digest = blob(storage, bytes).await;
+        storage.link_blob(name, &digest).await.unwrap();
         digest
     }
 
-    fn image(storage: &Storage, name: &str, layer: &[u8]) -> (Digest, Digest, usize) {
-        let config = linked(storage, name, b"{}");
-        let layer = linked(storage, name, layer);
+    async fn image(storage: &Storage, name: &str, layer: &[u8]) -> (Digest, Digest, usize) {
+        let config = linked(storage, name, b"{}").await;
+        let layer = linked(storage, name, layer).await;
         let manifest = json!({
             "schemaVersion": 2, "mediaType": OCI_MANIFEST,
             "config": {"mediaType": "c", "digest": config.to_string(), "size": 2},
             "layers": [{"mediaType": "l", "digest": layer.to_string(), "size": 1}],
         })
         .to_string();
-        let digest = blob(storage, manifest.as_bytes());
-        storage.link_manifest(name, &digest, OCI_MANIFEST).unwrap();
+        let digest = blob(storage, manifest.as_bytes()).await;
+        storage
+            .link_manifest(name, &digest, OCI_MANIFEST)
+            .await
+            .unwrap();
         (digest, layer, manifest.len())
     }
 
-    #[test]
-    fn keeps_tagged_indexes_and_sweeps_the_rest() {
+    async fn stored(storage: &Storage, digest: &Digest) -> bool {
+        storage.blob_size(digest).await.unwrap().is_some()
+    }
+
+    #[tokio::test]
+    async fn keeps_tagged_indexes_and_sweeps_the_rest() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
-        let (amd, amd_layer, amd_size) = image(&storage, "quay.io/org/app", b"a");
-        let (arm, arm_layer, arm_size) = image(&storage, "quay.io/org/app", b"b");
+        let storage: Storage =
+            std::sync::Arc::new(crate::server::storage::fs::FsStore::open(dir.path()).unwrap());
+        let (amd, amd_layer, amd_size) = image(&storage, "quay.io/org/app", b"a").await;
+        let (arm, arm_layer, arm_size) = image(&storage, "quay.io/org/app", b"b").await;
         let index = json!({
             "schemaVersion": 2, "mediaType": OCI_INDEX,
             "manifests": [
@@ -340,36 +380,45 @@ mod tests {
             ],
         })
         .to_string();
-        let index = blob(&storage, index.as_bytes());
+        let index = blob(&storage, index.as_bytes()).await;
         storage
             .link_manifest("quay.io/org/app", &index, OCI_INDEX)
+            .await
             .unwrap();
         storage
             .set_tag("quay.io/org/app", "latest", &index)
+            .await
             .unwrap();
-        let (orphan, orphan_layer, _) = image(&storage, "org/old", b"c");
-        let stray = blob(&storage, b"stray");
+        let (orphan, orphan_layer, _) = image(&storage, "org/old", b"c").await;
+        let stray = blob(&storage, b"stray").await;
 
         // Everything is young: nothing goes.
-        let report = prune(&storage, Duration::from_secs(3600), false).unwrap();
+        let report = prune(&storage, Duration::from_secs(3600), false)
+            .await
+            .unwrap();
         assert_eq!(report, Report::default());
 
-        std::thread::sleep(Duration::from_millis(20));
-        let dry = prune(&storage, Duration::from_millis(1), true).unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let dry = prune(&storage, Duration::from_millis(1), true)
+            .await
+            .unwrap();
         assert_eq!(dry.manifests, vec![("org/old".to_owned(), orphan.clone())]);
-        assert!(storage.blob_size(&stray).unwrap().is_some());
+        assert!(stored(&storage, &stray).await);
 
-        let report = prune(&storage, Duration::from_millis(1), false).unwrap();
+        let report = prune(&storage, Duration::from_millis(1), false)
+            .await
+            .unwrap();
         assert_eq!(report, dry);
         let mut gone = vec![orphan.clone(), orphan_layer, stray];
         gone.sort();
         assert_eq!(report.blobs, gone);
         for kept in [&index, &amd, &arm, &amd_layer, &arm_layer] {
-            assert!(storage.blob_size(kept).unwrap().is_some(), "{kept}");
+            assert!(stored(&storage, kept).await, "{kept}");
         }
         assert!(
             storage
                 .manifest_media_type("org/old", &orphan)
+                .await
                 .unwrap()
                 .is_none()
         );

@@ -1,10 +1,18 @@
 //! In-process tests of the whole router: every request goes through
 //! `router(state)` with `tower::ServiceExt::oneshot`, no socket.
+//!
+//! The protocol tests run on both stores: [`on_both_stores!`] turns each
+//! `async fn test(backend: Backend)` into a `filesystem::test` (hermetic)
+//! and an `s3::test` on the SeaweedFS that `tests/run-all.sh` starts
+//! (ignored in a plain `cargo test`, like every test of real components).
+//! Tests of what only the filesystem has (its layout, injected file
+//! errors) stay filesystem-only.
 
 use super::auth::{Access, Auth, Credential, User};
 use super::config::Limits;
 use super::manifests::{DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use super::storage::Storage;
+use super::storage::fs::{FsStore, Root};
 use super::token::Signer;
 use super::{State, router};
 use crate::digest::{Algorithm, Digest, Hasher};
@@ -15,20 +23,54 @@ use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tower::ServiceExt;
+
+/// Run each named `async fn(Backend)` of the module once per store.
+macro_rules! on_both_stores {
+    ($($test:ident),+ $(,)?) => {
+        mod filesystem {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(crate::server::tests::Backend::Filesystem).await
+                }
+            )+
+        }
+        mod s3 {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs real components: run tests/run-all.sh"]
+                async fn $test() {
+                    super::$test(crate::server::tests::Backend::S3).await
+                }
+            )+
+        }
+    };
+}
 
 mod auth;
 mod blob_links;
 mod hostile;
 mod manifest_tags;
 mod prune_race;
+mod s3_replicas;
 mod stalled_uploads;
+
+/// The store a test registry keeps its content in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Filesystem,
+    /// A fresh prefix in the test bucket of the SeaweedFS run-all.sh starts.
+    S3,
+}
 
 struct Registry {
     app: axum::Router,
     state: Arc<State>,
     storage: Storage,
+    /// The filesystem layout, on the filesystem store.
+    fs: Option<Root>,
     /// `Authorization` sent when a request brings none of its own.
     auth: Option<String>,
     _dir: tempfile::TempDir,
@@ -60,43 +102,52 @@ impl Reply {
     }
 }
 
-fn registry_with(users: HashMap<String, User>, anonymous_read: bool) -> Registry {
-    registry_on(tempfile::tempdir().unwrap(), users, anonymous_read)
-}
-
-/// A registry on storage rooted at `dir` (which may hold an older root).
+/// A filesystem registry on storage rooted at `dir` (which may hold an
+/// older root).
 fn registry_on(
     dir: tempfile::TempDir,
     users: HashMap<String, User>,
     anonymous_read: bool,
 ) -> Registry {
-    registry_full(dir, users, anonymous_read, Limits::default())
+    let root = Root::open(dir.path()).unwrap();
+    let storage: Storage = Arc::new(FsStore::new(root.clone()));
+    assemble(
+        storage,
+        Some(root),
+        dir,
+        users,
+        anonymous_read,
+        Limits::default(),
+    )
 }
 
-/// An open registry with `limits`.
-fn registry_limited(limits: Limits) -> Registry {
-    registry_full(tempfile::tempdir().unwrap(), HashMap::new(), true, limits)
+/// An open registry on the filesystem, for filesystem-only tests.
+fn fs_registry() -> Registry {
+    registry_on(tempfile::tempdir().unwrap(), HashMap::new(), true)
 }
 
-fn registry_full(
+fn assemble(
+    storage: Storage,
+    fs: Option<Root>,
     dir: tempfile::TempDir,
     users: HashMap<String, User>,
     anonymous_read: bool,
     limits: Limits,
 ) -> Registry {
     let signer = Signer::random(Duration::from_secs(60));
-    registry_signed(dir, users, anonymous_read, limits, signer)
+    assemble_signed(storage, fs, dir, users, anonymous_read, limits, signer)
 }
 
-/// [`registry_full`] issuing and checking tokens with `signer`.
-fn registry_signed(
+/// [`assemble`] issuing and checking tokens with `signer`.
+fn assemble_signed(
+    storage: Storage,
+    fs: Option<Root>,
     dir: tempfile::TempDir,
     users: HashMap<String, User>,
     anonymous_read: bool,
     limits: Limits,
     signer: Signer,
 ) -> Registry {
-    let storage = Storage::open(dir.path()).unwrap();
     let auth = Auth::new(users, anonymous_read, signer)
         .with_failed_login_limit(limits.failed_logins_per_minute);
     let state = Arc::new(State::new(storage.clone(), auth, None, true).with_limits(limits));
@@ -104,13 +155,104 @@ fn registry_signed(
         app: router(state.clone()),
         state,
         storage,
+        fs,
         auth: None,
         _dir: dir,
     }
 }
 
-fn open_registry() -> Registry {
-    registry_with(HashMap::new(), true)
+/// A registry on `backend` with `users` and `limits`.
+async fn registry_for(
+    backend: Backend,
+    users: HashMap<String, User>,
+    anonymous_read: bool,
+    limits: Limits,
+) -> Registry {
+    let signer = Signer::random(Duration::from_secs(60));
+    registry_signed(backend, users, anonymous_read, limits, signer).await
+}
+
+/// [`registry_for`] issuing and checking tokens with `signer`.
+async fn registry_signed(
+    backend: Backend,
+    users: HashMap<String, User>,
+    anonymous_read: bool,
+    limits: Limits,
+    signer: Signer,
+) -> Registry {
+    let dir = tempfile::tempdir().unwrap();
+    let (storage, fs): (Storage, _) = match backend {
+        Backend::Filesystem => {
+            let root = Root::open(dir.path()).unwrap();
+            (Arc::new(FsStore::new(root.clone())), Some(root))
+        }
+        Backend::S3 => (Arc::new(s3_replicas::test_store().await), None),
+    };
+    assemble_signed(storage, fs, dir, users, anonymous_read, limits, signer)
+}
+
+async fn registry_with(
+    backend: Backend,
+    users: HashMap<String, User>,
+    anonymous_read: bool,
+) -> Registry {
+    registry_for(backend, users, anonymous_read, Limits::default()).await
+}
+
+/// An open registry with `limits`.
+async fn registry_limited(backend: Backend, limits: Limits) -> Registry {
+    registry_for(backend, HashMap::new(), true, limits).await
+}
+
+async fn open_registry(backend: Backend) -> Registry {
+    registry_with(backend, HashMap::new(), true).await
+}
+
+impl Registry {
+    /// The filesystem layout; for filesystem-only tests.
+    fn fs(&self) -> &Root {
+        self.fs.as_ref().expect("a filesystem registry")
+    }
+
+    /// Whether blob `digest` is stored (in any repository).
+    async fn stored(&self, digest: &Digest) -> bool {
+        self.storage.blob_size(digest).await.unwrap().is_some()
+    }
+
+    /// Make everything stored so far old, and return a prune cut-off that
+    /// finds it old and whatever is written afterwards young. On the
+    /// filesystem the files are dated a month back; on S3, whose
+    /// `LastModified` cannot be set and counts whole seconds, time passes
+    /// and the cut-off is the store's clock.
+    async fn age(&self) -> SystemTime {
+        match &self.fs {
+            Some(root) => {
+                age_files(root.root(), SystemTime::now() - 4 * WEEK);
+                SystemTime::now() - WEEK
+            }
+            None => {
+                tokio::time::sleep(Duration::from_millis(2100)).await;
+                self.storage.now().await.unwrap()
+            }
+        }
+    }
+}
+
+const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Date every file under `dir` at `when`.
+fn age_files(dir: &std::path::Path, when: SystemTime) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            age_files(&path, when);
+        } else {
+            std::fs::File::open(&path)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+        }
+    }
 }
 
 impl Registry {
@@ -228,9 +370,8 @@ impl Registry {
     }
 }
 
-#[tokio::test]
-async fn base_endpoint() {
-    let registry = open_registry();
+async fn base_endpoint(backend: Backend) {
+    let registry = open_registry(backend).await;
     for uri in ["/v2/", "/v2"] {
         let reply = registry.get(uri).await;
         assert_eq!(reply.status, StatusCode::OK);
@@ -241,9 +382,8 @@ async fn base_endpoint() {
     }
 }
 
-#[tokio::test]
-async fn chunked_upload_with_order_checks_and_status() {
-    let registry = open_registry();
+async fn chunked_upload_with_order_checks_and_status(backend: Backend) {
+    let registry = open_registry(backend).await;
     let start = registry
         .send("POST", "/v2/org/app/blobs/uploads/", &[], Body::empty())
         .await;
@@ -329,9 +469,8 @@ async fn chunked_upload_with_order_checks_and_status() {
     assert_eq!(gone.code(), "BLOB_UPLOAD_UNKNOWN");
 }
 
-#[tokio::test]
-async fn digest_mismatch_stores_nothing_and_uploads_can_be_cancelled() {
-    let registry = open_registry();
+async fn digest_mismatch_stores_nothing_and_uploads_can_be_cancelled(backend: Backend) {
+    let registry = open_registry(backend).await;
     let wrong = Digest::sha256_of(b"something else");
     let reply = registry
         .send(
@@ -368,9 +507,8 @@ async fn digest_mismatch_stores_nothing_and_uploads_can_be_cancelled() {
     assert_eq!(registry.get(&location).await.code(), "BLOB_UPLOAD_UNKNOWN");
 }
 
-#[tokio::test]
-async fn sha512_blobs() {
-    let registry = open_registry();
+async fn sha512_blobs(backend: Backend) {
+    let registry = open_registry(backend).await;
     let mut hasher = Hasher::new(Algorithm::Sha512);
     hasher.update(b"five-twelve");
     let digest = hasher.finish();
@@ -389,9 +527,8 @@ async fn sha512_blobs() {
     );
 }
 
-#[tokio::test]
-async fn cross_repository_mount() {
-    let registry = open_registry();
+async fn cross_repository_mount(backend: Backend) {
+    let registry = open_registry(backend).await;
     let digest = registry.blob("src/app", b"layer").await;
     let mounted = registry
         .send(
@@ -419,9 +556,8 @@ async fn cross_repository_mount() {
     assert!(fallback.header("location").contains("/blobs/uploads/"));
 }
 
-#[tokio::test]
-async fn manifests_by_tag_and_digest_with_negotiation() {
-    let registry = open_registry();
+async fn manifests_by_tag_and_digest_with_negotiation(backend: Backend) {
+    let registry = open_registry(backend).await;
     let (digest, bytes) = registry.image("quay.io/org/app", "v1", b"L").await;
     let by_tag = registry
         .send(
@@ -478,9 +614,8 @@ async fn manifests_by_tag_and_digest_with_negotiation() {
     assert_eq!(mismatch.code(), "DIGEST_INVALID");
 }
 
-#[tokio::test]
-async fn manifest_errors() {
-    let registry = open_registry();
+async fn manifest_errors(backend: Backend) {
+    let registry = open_registry(backend).await;
     let missing = json!({
         "schemaVersion": 2, "mediaType": OCI_MANIFEST,
         "config": {"mediaType": "c", "digest": Digest::sha256_of(b"c").to_string(), "size": 1},
@@ -543,9 +678,8 @@ async fn manifest_errors() {
     assert_eq!(upload.code(), "BLOB_UPLOAD_UNKNOWN");
 }
 
-#[tokio::test]
-async fn index_tags_catalog_and_deletes() {
-    let registry = open_registry();
+async fn index_tags_catalog_and_deletes(backend: Backend) {
+    let registry = open_registry(backend).await;
     let (amd, amd_bytes) = registry.image("org/multi", "amd64", b"A").await;
     let (arm, arm_bytes) = registry.image("org/multi", "arm64", b"B").await;
     let index = json!({
@@ -652,9 +786,8 @@ async fn index_tags_catalog_and_deletes() {
     );
 }
 
-#[tokio::test]
-async fn referrers_and_subject() {
-    let registry = open_registry();
+async fn referrers_and_subject(backend: Backend) {
+    let registry = open_registry(backend).await;
     let (subject, subject_bytes) = registry.image("org/app", "v1", b"S").await;
     let empty = registry.blob("org/app", b"{}").await;
     let mut digests = Vec::new();
@@ -727,9 +860,8 @@ fn basic(user: &str, password: &str) -> String {
     )
 }
 
-#[tokio::test]
-async fn concurrent_uploads_of_the_same_blob_both_succeed() {
-    let registry = open_registry();
+async fn concurrent_uploads_of_the_same_blob_both_succeed(backend: Backend) {
+    let registry = open_registry(backend).await;
     let bytes = vec![42u8; 3 << 20];
     let digest = Digest::sha256_of(&bytes);
     let uri = format!("/v2/a/blobs/uploads/?digest={digest}");
@@ -743,3 +875,16 @@ async fn concurrent_uploads_of_the_same_blob_both_succeed() {
     let got = registry.get(&format!("/v2/a/blobs/{digest}")).await;
     assert_eq!(got.body, bytes);
 }
+
+on_both_stores!(
+    base_endpoint,
+    chunked_upload_with_order_checks_and_status,
+    digest_mismatch_stores_nothing_and_uploads_can_be_cancelled,
+    sha512_blobs,
+    cross_repository_mount,
+    manifests_by_tag_and_digest_with_negotiation,
+    manifest_errors,
+    index_tags_catalog_and_deletes,
+    referrers_and_subject,
+    concurrent_uploads_of_the_same_blob_both_succeed,
+);

@@ -1,4 +1,5 @@
-//! Bearer tokens: HS256 JWTs signed with a random per-instance key, scoped to
+//! Bearer tokens: HS256 JWTs signed with a random per-instance key (or,
+//! for replicas sharing a store, the configured `token-key`), scoped to
 //! repositories and actions, and expiring. Verification accepts exactly one
 //! header algorithm (`HS256`), checks the signature in constant time with
 //! this instance's key, then the issuer and the time window; anything else
@@ -92,6 +93,17 @@ impl Signer {
     pub fn random(ttl: Duration) -> Signer {
         Signer {
             key: rand::random(),
+            ttl,
+        }
+    }
+
+    /// A signer with a configured key, so that every server configured
+    /// alike accepts the tokens of the others. The HMAC key is the SHA-256
+    /// of the configured text.
+    pub fn with_key(key: &crate::secret::Secret, ttl: Duration) -> Signer {
+        use sha2::Digest as _;
+        Signer {
+            key: Sha256::digest(key.expose().as_bytes()).into(),
             ttl,
         }
     }
@@ -247,5 +259,19 @@ pub(crate) mod tests {
         );
         assert_eq!(signer.verify(&forged), Err(Error::Signature));
         assert_eq!(signer.verify("a.b"), Err(Error::Malformed));
+    }
+
+    #[test]
+    fn issue_13_servers_with_one_key_accept_each_others_tokens() {
+        let key = crate::secret::Secret::new("k".repeat(32));
+        let one = Signer::with_key(&key, Duration::from_secs(60));
+        let two = Signer::with_key(&key, Duration::from_secs(60));
+        let (token, _) = one.issue("zuul", "svc", push("org/app"));
+        assert!(two.verify(&token).unwrap().allows("org/app", "push"));
+        let other = Signer::with_key(
+            &crate::secret::Secret::new("x".repeat(32)),
+            Duration::from_secs(60),
+        );
+        assert_eq!(other.verify(&token), Err(Error::Signature));
     }
 }

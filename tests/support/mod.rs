@@ -10,6 +10,9 @@
 //!   undoes them on drop;
 //! - [`images`] makes FROM-scratch images: OCI layouts for skopeo, build
 //!   contexts for docker;
+//! - [`seaweedfs::Seaweed`] is a real S3 store (one `weed mini`, or a
+//!   replicated cluster), [`haproxy::Haproxy`] a real load balancer, and
+//!   [`replicas::Replicas`] several `registry serve` on one bucket behind it.
 //! - [`web_apis`] stands in for Docker Hub's and Quay's web APIs in front
 //!   of a real distribution.
 
@@ -20,12 +23,15 @@ pub mod buildset;
 pub mod distribution;
 pub mod docker;
 pub mod fixtures;
+pub mod haproxy;
 pub mod images;
 pub mod load;
 pub mod own_containerd;
 pub mod own_dockerd;
 pub mod proxy;
 pub mod real_host;
+pub mod replicas;
+pub mod seaweedfs;
 pub mod served;
 pub mod tls;
 pub mod web_apis;

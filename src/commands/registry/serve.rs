@@ -7,6 +7,7 @@ use crate::commands::context::Context;
 use crate::server::config::{self, Flags, ServerConfig};
 use crate::server::listen::{self, BindError};
 use crate::server::status::{self, Cause, ServeStatus};
+use crate::server::storage::s3::settings::EnvKeys;
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 
@@ -34,9 +35,12 @@ pub struct ServeArgs {
     /// Users with write access, as bcrypt lines (`htpasswd -B`).
     #[arg(long, value_name = "FILE")]
     pub htpasswd: Option<PathBuf>,
-    /// YAML config: `listen`, `root` (the storage directory), `tls-cert`, `tls-key`, `htpasswd`,
-    /// `anonymous-read`, `public-url`, `token-ttl`, and `users` (`name`,
-    /// `password` or `password-hash`, `access: read|write`). Flags win.
+    /// YAML config: `listen`, `root` or `storage: {s3: {endpoint, bucket,
+    /// region, prefix, access-key, secret-key}}`, `token-key`, `tls-cert`,
+    /// `tls-key`, `htpasswd`, `anonymous-read`, `public-url`, `token-ttl`,
+    /// and `users` (`name`, `password` or `password-hash`, `access:
+    /// read|write`). Flags win. S3 keys may also come from
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Refuse anonymous pulls (they are allowed by default).
@@ -117,6 +121,7 @@ async fn serve(
         config: args.config,
         no_anonymous_read: args.no_anonymous_read,
         public_url: args.public_url,
+        env_keys: EnvKeys::from_env(),
     })?;
     listen::serve(config, &ctx.printer, listening).await
 }

@@ -1,60 +1,42 @@
-//! Storage under `--root`: one content-addressed blob store (layers,
-//! configs and manifests alike) and, per repository, the links that say
-//! which blobs and manifests the repository holds, its tags and referrer
-//! markers. It owns the on-disk layout and nothing else: no HTTP, no auth,
-//! no upload bookkeeping (that is `uploads`), no garbage-collection policy
-//! (that is `prune`).
+//! The storage seam: one [`Store`] trait for everything the registry keeps
+//! (blobs, per-repository blob and manifest links, tags, referrer markers,
+//! uploads in progress, the catalog, and the operations `prune` needs), with
+//! two implementations over the same layout: [`fs::FsStore`] under a local
+//! directory and [`s3::S3Store`] in an S3-compatible bucket, which several
+//! `registry serve` replicas may share. Handlers, `manifests` and `prune`
+//! see only [`Storage`], a shared `dyn Store`.
 //!
-//! ```text
-//! <root>/layout                                        layout version (`2`)
-//! <root>/blobs/<alg>/<hh>/<hex>                        blob bytes, immutable
-//! <root>/uploads/<id>                                  upload in progress
-//! <root>/repositories/<name>/_layers/<alg>/<hex>       repo holds blob (empty file)
-//! <root>/repositories/<name>/_manifests/<alg>/<hex>    repo holds manifest; holds its media type
-//! <root>/repositories/<name>/_tags/<tag>               holds the tagged digest
-//! <root>/repositories/<name>/_referrers/<alg>/<hex>/<alg>-<hex>   subject -> referrer
-//! ```
+//! Rules every store keeps (see each implementation for how):
+//! - blob content becomes visible under its digest only once its bytes were
+//!   verified against that digest, and never changes afterwards;
+//! - small writes (links, tags, markers) are atomic: a reader sees the old
+//!   or the new value, never a mix;
+//! - a link, a blob or an upload is *young* when it was written or touched
+//!   after a cut-off taken from [`Store::now`], the store's own clock, and
+//!   the `…_if_older` removals remove only what is still old at the moment
+//!   of removal, while `touch_…` returns `false` when what it touched is
+//!   gone (or going). `prune` builds its protocol on these two halves.
 //!
-//! Content is shared by digest, but blobs belong to repositories, as in
-//! distribution: a repository reads, mounts from and deletes only what it
-//! links (`_layers`, or `_manifests` for a manifest read as a blob), and
-//! deleting a blob through a repository removes only that repository's
-//! link. Only `prune` removes content, once no repository links it. Every
-//! operation is addressed by repository name and digest, never by path, so
-//! that another backend (object storage, issue 13) can implement the same
-//! operations over the same key layout; only uploads hand out a path, for
-//! streaming into a local file.
-//!
-//! A blob becomes visible only by `rename` of a fully written and verified
-//! file whose data was flushed to disk (`sync_data`), so readers never see a
-//! partial blob, not even after a power cut. Uploads start writeback while
-//! they stream, so that flush mostly finds the data already on disk. Small
-//! metadata files are replaced atomically through `crate::fs`. Path
-//! components of repository names cannot start with `_`, so the `_…`
-//! directories never collide with a nested repository.
-//!
-//! Modification times carry meaning: a blob or link is young when it was
-//! written or touched recently, and `prune` only removes old files, through
-//! `aside::remove_if_older`, which re-checks the time after moving the file
-//! aside (`.prune-<name>`, hidden from listings).
-//!
-//! A root written before links existed (no `layout` file) is upgraded when
-//! it is opened: see [`migrate`].
+//! This module owns the trait and the storage error; it holds no layout of
+//! its own, no HTTP and no garbage-collection policy.
 
-mod aside;
-mod migrate;
-mod repository;
+pub mod fs;
+pub mod s3;
 
-use crate::digest::{Algorithm, Digest};
-use aside::{not_found_is_none, put_back_all, remove_if_older, touch};
-use std::io::Write;
+use crate::digest::Digest;
+use crate::server::error::Result as ServerResult;
+use crate::server::uploads::ChunkRange;
+use async_trait::async_trait;
+use axum::body::Body;
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 use thiserror::Error;
 
-/// A storage failure. Its message names the file for the log; what a
-/// client is told comes from [`Error::kind`] only (see `server::error`).
+/// A storage failure. Its message names the file or key for the log; what
+/// a client is told comes from [`Error::summary`] only (see `server::error`).
 #[derive(Debug, Error)]
 pub enum Error {
     #[error("failed to {op} `{}`: {source}", path.display())]
@@ -66,6 +48,22 @@ pub enum Error {
     },
     #[error("`{}` holds storage layout `{found}`, which this version does not know", path.display())]
     Layout { path: PathBuf, found: String },
+    #[error("failed to {op} `{key}` in {store}: {source}")]
+    Object {
+        op: &'static str,
+        key: String,
+        /// The endpoint and bucket, for the log.
+        store: String,
+        #[source]
+        source: Box<object_store::Error>,
+    },
+    #[error("{store}: `{key}` holds {what} this version cannot read: {message}")]
+    Corrupt {
+        store: String,
+        key: String,
+        what: &'static str,
+        message: String,
+    },
 }
 
 impl Error {
@@ -73,7 +71,40 @@ impl Error {
     pub fn kind(&self) -> std::io::ErrorKind {
         match self {
             Error::Io { source, .. } => source.kind(),
-            Error::Layout { .. } => std::io::ErrorKind::InvalidData,
+            Error::Layout { .. } | Error::Corrupt { .. } => std::io::ErrorKind::InvalidData,
+            Error::Object { source, .. } => match source.as_ref() {
+                object_store::Error::NotFound { .. } => std::io::ErrorKind::NotFound,
+                object_store::Error::PermissionDenied { .. }
+                | object_store::Error::Unauthenticated { .. } => {
+                    std::io::ErrorKind::PermissionDenied
+                }
+                _ => std::io::ErrorKind::Other,
+            },
+        }
+    }
+
+    /// What a client may be told: no path, no key, no endpoint.
+    pub fn summary(&self) -> String {
+        match self {
+            Error::Object { source, .. } => match source.as_ref() {
+                object_store::Error::PermissionDenied { .. }
+                | object_store::Error::Unauthenticated { .. } => {
+                    "the object store refused the registry's credentials".into()
+                }
+                _ => "the object store did not answer as expected; try again".into(),
+            },
+            other => other.kind().to_string(),
+        }
+    }
+
+    /// Whether the store could not be reached or failed on its side, so that
+    /// the same request may succeed later (answered 503).
+    pub fn unavailable(&self) -> bool {
+        match self {
+            Error::Object { source, .. } => {
+                matches!(source.as_ref(), object_store::Error::Generic { .. })
+            }
+            _ => false,
         }
     }
 }
@@ -81,7 +112,7 @@ impl Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Attach the operation and the file to an I/O result.
-trait At<T> {
+pub(crate) trait At<T> {
     fn at(self, op: &'static str, path: &Path) -> Result<T>;
 }
 
@@ -95,12 +126,8 @@ impl<T> At<T> for std::io::Result<T> {
     }
 }
 
-/// The current layout version, written to `<root>/layout`.
-const LAYOUT_VERSION: &str = "2";
-
-const ALGORITHMS: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Sha512];
-
-/// An upload file: its id, when it was last written, and its size.
+/// An upload in progress as `prune` sees it: its id, when it was last
+/// written (by the store's clock), and how many bytes it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadFile {
     pub id: String,
@@ -108,298 +135,203 @@ pub struct UploadFile {
     pub len: u64,
 }
 
-/// Storage rooted at one directory. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct Storage {
-    root: Arc<PathBuf>,
+/// A blob's bytes as a stream of chunks.
+pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
+
+/// Where an opened blob's bytes come from.
+pub trait BlobSource: Send {
+    /// `len` bytes from `start` on.
+    fn stream(self: Box<Self>, start: u64, len: u64) -> ByteStream;
 }
 
-impl Storage {
-    /// Open (and create) the layout under `root`, upgrading a root of an
-    /// older layout first.
-    pub fn open(root: &Path) -> Result<Storage> {
-        for dir in ["blobs", "uploads", "repositories"] {
-            let path = root.join(dir);
-            std::fs::create_dir_all(&path).at("create", &path)?;
-        }
-        let storage = Storage {
-            root: Arc::new(root.to_path_buf()),
-        };
-        let marker = root.join("layout");
-        match not_found_is_none(std::fs::read_to_string(&marker)).at("read", &marker)? {
-            Some(found) if found.trim() == LAYOUT_VERSION => {}
-            Some(found) => {
-                return Err(Error::Layout {
-                    path: marker,
-                    found: found.trim().to_owned(),
-                });
-            }
-            None => {
-                migrate::derive_blob_links(&storage)?;
-                crate::fs::write_atomic(&marker, LAYOUT_VERSION.as_bytes(), crate::fs::PUBLIC)
-                    .map_err(std::io::Error::other)
-                    .at("write", &marker)?;
-            }
-        }
-        Ok(storage)
-    }
+/// A blob opened for reading: its size, and its bytes on demand.
+pub struct OpenBlob {
+    pub size: u64,
+    pub source: Box<dyn BlobSource>,
+}
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
+/// Everything the registry keeps, behind one interface. Names are
+/// validated repository names and digests are validated digests: a store
+/// never sees a path of a client's making.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Where the store is, for logs (never a secret).
+    fn describe(&self) -> String;
 
-    fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.root
-            .join("blobs")
-            .join(digest.algorithm.as_str())
-            .join(&digest.hex[..2])
-            .join(&digest.hex)
-    }
+    /// Whether several servers may use this store at once. A shared store
+    /// needs a shared token signing key.
+    fn shared(&self) -> bool;
 
-    fn uploads_dir(&self) -> PathBuf {
-        self.root.join("uploads")
-    }
+    /// The store's clock: what its modification times are measured by.
+    async fn now(&self) -> Result<SystemTime>;
 
-    fn repo_dir(&self, name: &str) -> PathBuf {
-        self.root.join("repositories").join(name)
-    }
+    // Blobs, shared by digest.
 
     /// The size of a stored blob, `None` when absent.
-    pub fn blob_size(&self, digest: &Digest) -> Result<Option<u64>> {
-        let path = self.blob_path(digest);
-        not_found_is_none(std::fs::metadata(&path))
-            .map(|m| m.map(|m| m.len()))
-            .at("read the size of", &path)
-    }
-
-    /// Read a whole (small) blob, e.g. a manifest.
-    pub fn read_blob(&self, digest: &Digest) -> Result<Option<Vec<u8>>> {
-        let path = self.blob_path(digest);
-        not_found_is_none(std::fs::read(&path)).at("read", &path)
-    }
-
-    /// Open a blob for streaming: the file and its size.
-    pub fn open_blob(&self, digest: &Digest) -> Result<Option<(std::fs::File, u64)>> {
-        let path = self.blob_path(digest);
-        let Some(file) = not_found_is_none(std::fs::File::open(&path)).at("open", &path)? else {
-            return Ok(None);
-        };
-        let size = file.metadata().at("read the size of", &path)?.len();
-        Ok(Some((file, size)))
-    }
-
-    /// Make a fully written, verified upload file visible as blob `digest`.
-    /// Its data is flushed to disk first, so not even a power cut can leave
-    /// a visible blob whose bytes do not match its name. (The upload writer
-    /// has already started writeback, so the flush mostly waits for the
-    /// last window.) Content addressing makes the last of two concurrent
-    /// renames of the same digest harmless. The blob is young from here on,
-    /// even when the upload was not written to for a long time.
-    pub fn commit_upload(&self, id: &str, digest: &Digest) -> Result<()> {
-        self.commit_file(&self.upload_path(id), digest)
-    }
-
-    fn commit_file(&self, source: &Path, digest: &Digest) -> Result<()> {
-        let file = std::fs::File::open(source).at("open", source)?;
-        file.set_modified(SystemTime::now())
-            .at("set the time of", source)?;
-        file.sync_data().at("flush", source)?;
-        drop(file);
-        let target = self.blob_path(digest);
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir).at("create", dir)?;
-        }
-        std::fs::rename(source, &target).at("store", &target)
-    }
-
-    /// Store small content (a manifest) as a blob.
-    pub fn put_bytes(&self, digest: &Digest, bytes: &[u8]) -> Result<()> {
-        if self.blob_size(digest)? == Some(bytes.len() as u64) {
-            return Ok(());
-        }
-        let dir = self.uploads_dir();
-        let mut tmp = tempfile::Builder::new()
-            .prefix("manifest-")
-            .tempfile_in(&dir)
-            .at("create a file in", &dir)?;
-        tmp.write_all(bytes).at("write", tmp.path())?;
-        let (_, path) = tmp
-            .keep()
-            .map_err(|err| err.error)
-            .at("keep a file in", &dir)?;
-        let result = self.commit_file(&path, digest);
-        if result.is_err() {
-            let _ = std::fs::remove_file(&path);
-        }
-        result
-    }
-
+    async fn blob_size(&self, digest: &Digest) -> Result<Option<u64>>;
+    /// A whole (small) blob, e.g. a manifest.
+    async fn read_blob(&self, digest: &Digest) -> Result<Option<Vec<u8>>>;
+    /// A blob for streaming.
+    async fn open_blob(&self, digest: &Digest) -> Result<Option<OpenBlob>>;
+    /// Store small content (a manifest) whose digest the caller checked.
+    async fn put_bytes(&self, digest: &Digest, bytes: Bytes) -> Result<()>;
     /// Make blob `digest` young; `false` when it is not (or no longer) stored.
-    pub fn touch_blob(&self, digest: &Digest) -> Result<bool> {
-        let path = self.blob_path(digest);
-        touch(&path).at("touch", &path)
-    }
-
+    async fn touch_blob(&self, digest: &Digest) -> Result<bool>;
     /// Delete blob `digest` if it is older than `cutoff`; the size removed.
-    /// Only `prune` removes content.
-    pub fn delete_blob_if_older(&self, digest: &Digest, cutoff: SystemTime) -> Result<Option<u64>> {
-        let path = self.blob_path(digest);
-        remove_if_older(&path, cutoff).at("remove", &path)
+    async fn delete_blob_if_older(
+        &self,
+        digest: &Digest,
+        cutoff: SystemTime,
+    ) -> Result<Option<u64>>;
+    /// Every stored blob with the time it was last written or touched.
+    async fn blobs(&self) -> Result<Vec<(Digest, SystemTime)>>;
+
+    // Blob links: which blobs a repository holds.
+
+    /// Record that `name` holds blob `digest`, or make the link young.
+    async fn link_blob(&self, name: &str, digest: &Digest) -> Result<()>;
+    async fn blob_linked(&self, name: &str, digest: &Digest) -> Result<bool>;
+    /// Remove `name`'s link to `digest`; the content stays.
+    async fn unlink_blob(&self, name: &str, digest: &Digest) -> Result<bool>;
+    async fn touch_blob_link(&self, name: &str, digest: &Digest) -> Result<bool>;
+    async fn unlink_blob_if_older(
+        &self,
+        name: &str,
+        digest: &Digest,
+        cutoff: SystemTime,
+    ) -> Result<bool>;
+    /// Every blob `name` links, with the link's time.
+    async fn blob_links(&self, name: &str) -> Result<Vec<(Digest, SystemTime)>>;
+
+    // Manifest links, holding the media type.
+
+    async fn link_manifest(&self, name: &str, digest: &Digest, media_type: &str) -> Result<()>;
+    async fn manifest_media_type(&self, name: &str, digest: &Digest) -> Result<Option<String>>;
+    async fn unlink_manifest(&self, name: &str, digest: &Digest) -> Result<bool>;
+    async fn touch_manifest_link(&self, name: &str, digest: &Digest) -> Result<bool>;
+    async fn unlink_manifest_if_older(
+        &self,
+        name: &str,
+        digest: &Digest,
+        cutoff: SystemTime,
+    ) -> Result<bool>;
+    /// Every manifest linked in `name` with its media type.
+    async fn manifests(&self, name: &str) -> Result<Vec<(Digest, String)>>;
+    async fn manifest_link_modified(
+        &self,
+        name: &str,
+        digest: &Digest,
+    ) -> Result<Option<SystemTime>>;
+
+    // Tags.
+
+    async fn set_tag(&self, name: &str, tag: &str, digest: &Digest) -> Result<()>;
+    async fn tag(&self, name: &str, tag: &str) -> Result<Option<Digest>>;
+    async fn delete_tag(&self, name: &str, tag: &str) -> Result<bool>;
+    /// The tags of `name`, sorted; `None` when the repository is unknown.
+    async fn tags(&self, name: &str) -> Result<Option<Vec<String>>>;
+
+    // Referrer markers: subject -> referrer.
+
+    async fn add_referrer(&self, name: &str, subject: &Digest, referrer: &Digest) -> Result<()>;
+    async fn remove_referrer(&self, name: &str, subject: &Digest, referrer: &Digest) -> Result<()>;
+    async fn referrers(&self, name: &str, subject: &Digest) -> Result<Vec<Digest>>;
+
+    // The catalog.
+
+    /// Every repository that holds at least one manifest, sorted.
+    async fn repositories(&self) -> Result<Vec<String>>;
+    /// Every repository that links anything, sorted.
+    async fn linked_repositories(&self) -> Result<Vec<String>>;
+
+    // Uploads: the protocol's sessions, with their state in the store.
+
+    /// Open a new upload session for `name`; its id.
+    async fn start_upload(&self, name: &str) -> ServerResult<String>;
+    /// How many bytes upload `id` holds; never waits for a body in flight.
+    async fn upload_status(&self, name: &str, id: &str) -> ServerResult<u64>;
+    /// Append a body, at `range` when given; the new size.
+    async fn append_upload(
+        &self,
+        name: &str,
+        id: &str,
+        range: Option<ChunkRange>,
+        body: Body,
+    ) -> ServerResult<u64>;
+    /// Append a last body, verify `digest`, store the blob and link it to
+    /// `name`; the blob's size.
+    async fn finish_upload(
+        &self,
+        name: &str,
+        id: &str,
+        body: Body,
+        digest: &Digest,
+    ) -> ServerResult<u64>;
+    /// A whole blob in one body whose digest is known before its first
+    /// byte (`POST …/uploads/?digest=`); stored and linked like a finish.
+    async fn put_blob(&self, name: &str, body: Body, digest: &Digest) -> ServerResult<u64> {
+        let id = self.start_upload(name).await?;
+        self.finish_upload(name, &id, body, digest).await
+    }
+    /// Drop an upload and its bytes.
+    async fn cancel_upload(&self, name: &str, id: &str) -> ServerResult<()>;
+    /// Remove uploads nobody wrote to for `idle`; the ids removed.
+    async fn expire_uploads(&self, idle: Duration) -> ServerResult<Vec<String>>;
+
+    // What `prune` needs beyond the above.
+
+    /// Every upload in progress.
+    async fn uploads(&self) -> Result<Vec<UploadFile>>;
+    /// Remove upload `id` if it was last written before `cutoff`; its size.
+    async fn remove_upload_if_older(&self, id: &str, cutoff: SystemTime) -> Result<Option<u64>>;
+    /// Undo what an interrupted prune left half-done, before a new one.
+    async fn recover(&self) -> Result<()>;
+
+    // Provided: the same over every store.
+
+    /// Whether `name` holds `digest` at all: as a blob it linked or as one
+    /// of its manifests. This is what it may read and mount from.
+    async fn holds(&self, name: &str, digest: &Digest) -> Result<bool> {
+        Ok(self.blob_linked(name, digest).await?
+            || self.manifest_media_type(name, digest).await?.is_some())
     }
 
-    /// Every stored blob digest with its modification time.
-    pub fn blobs(&self) -> Result<Vec<(Digest, SystemTime)>> {
-        let mut found = Vec::new();
-        for algorithm in ALGORITHMS {
-            let dir = self.root.join("blobs").join(algorithm.as_str());
-            for prefix in list_names(&dir)? {
-                for (digest, path) in digests_in(&dir.join(&prefix), algorithm)? {
-                    if let Some(meta) =
-                        not_found_is_none(std::fs::metadata(&path)).at("read", &path)?
-                    {
-                        found.push((digest, meta.modified().at("read the time of", &path)?));
+    /// Point every one of `tags` at `digest`, or none of them: when one
+    /// write fails, the tags already moved are put back as they were.
+    async fn set_tags(&self, name: &str, tags: &[String], digest: &Digest) -> Result<()> {
+        let mut moved: Vec<(&str, Option<Digest>)> = Vec::new();
+        for tag in tags {
+            let result = match self.tag(name, tag).await {
+                Ok(before) => self.set_tag(name, tag, digest).await.map(|()| before),
+                Err(err) => Err(err),
+            };
+            match result {
+                Ok(before) => moved.push((tag, before)),
+                Err(err) => {
+                    for (tag, before) in moved.into_iter().rev() {
+                        let _ = match before {
+                            Some(before) => self.set_tag(name, tag, &before).await,
+                            None => self.delete_tag(name, tag).await.map(|_| ()),
+                        };
                     }
-                }
-            }
-        }
-        Ok(found)
-    }
-
-    /// The file upload `id` streams into.
-    pub fn upload_path(&self, id: &str) -> PathBuf {
-        self.uploads_dir().join(id)
-    }
-
-    /// Create the (empty) file of a new upload.
-    pub fn create_upload(&self, id: &str) -> Result<()> {
-        let path = self.upload_path(id);
-        std::fs::File::create(&path).map(|_| ()).at("create", &path)
-    }
-
-    /// Remove an upload's file; `false` when it was already gone.
-    pub fn remove_upload(&self, id: &str) -> Result<bool> {
-        let path = self.upload_path(id);
-        not_found_is_none(std::fs::remove_file(&path))
-            .map(|removed| removed.is_some())
-            .at("remove", &path)
-    }
-
-    /// The upload file `id`, `None` when there is none.
-    pub fn upload(&self, id: &str) -> Result<Option<UploadFile>> {
-        let path = self.upload_path(id);
-        let Some(meta) = not_found_is_none(std::fs::metadata(&path)).at("read", &path)? else {
-            return Ok(None);
-        };
-        Ok(Some(UploadFile {
-            id: id.to_owned(),
-            modified: meta.modified().at("read the time of", &path)?,
-            len: meta.len(),
-        }))
-    }
-
-    /// Every upload file (and any other file left in `uploads/`).
-    pub fn uploads(&self) -> Result<Vec<UploadFile>> {
-        let mut found = Vec::new();
-        for id in list_names(&self.uploads_dir())? {
-            found.extend(self.upload(&id)?);
-        }
-        found.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(found)
-    }
-
-    /// Remove upload file `id` if it was last written before `cutoff`; its size.
-    pub fn remove_upload_if_older(&self, id: &str, cutoff: SystemTime) -> Result<Option<u64>> {
-        let path = self.upload_path(id);
-        remove_if_older(&path, cutoff).at("remove", &path)
-    }
-
-    /// Put back blobs, links and uploads an interrupted prune left aside.
-    pub fn put_back_set_aside(&self) -> Result<()> {
-        let uploads = self.uploads_dir();
-        put_back_all(&uploads).at("restore files in", &uploads)?;
-        for algorithm in ALGORITHMS {
-            let dir = self.root.join("blobs").join(algorithm.as_str());
-            for prefix in list_names(&dir)? {
-                let dir = dir.join(prefix);
-                put_back_all(&dir).at("restore files in", &dir)?;
-            }
-            for name in self.linked_repositories()? {
-                for kind in ["_manifests", "_layers"] {
-                    let dir = self.repo_dir(&name).join(kind).join(algorithm.as_str());
-                    put_back_all(&dir).at("restore files in", &dir)?;
+                    return Err(err);
                 }
             }
         }
         Ok(())
     }
 
-    /// Every repository that holds at least one manifest, sorted: the catalog.
-    pub fn repositories(&self) -> Result<Vec<String>> {
-        self.walk_repositories(&["_manifests"])
-    }
-
-    /// Every repository that links anything (manifests or blobs), sorted.
-    pub fn linked_repositories(&self) -> Result<Vec<String>> {
-        self.walk_repositories(&["_manifests", "_layers"])
-    }
-
-    fn walk_repositories(&self, markers: &[&str]) -> Result<Vec<String>> {
+    /// Tags of `name` pointing at `digest`.
+    async fn tags_of(&self, name: &str, digest: &Digest) -> Result<Vec<String>> {
         let mut found = Vec::new();
-        let base = self.root.join("repositories");
-        let mut stack = vec![(base, String::new())];
-        while let Some((dir, prefix)) = stack.pop() {
-            for entry in list_names(&dir)? {
-                if entry.starts_with('_') {
-                    continue;
-                }
-                let path = dir.join(&entry);
-                if !path.is_dir() {
-                    continue;
-                }
-                let name = if prefix.is_empty() {
-                    entry.clone()
-                } else {
-                    format!("{prefix}/{entry}")
-                };
-                if markers.iter().any(|marker| path.join(marker).is_dir()) {
-                    found.push(name.clone());
-                }
-                stack.push((path, name));
+        for tag in self.tags(name).await?.unwrap_or_default() {
+            if self.tag(name, &tag).await?.as_ref() == Some(digest) {
+                found.push(tag);
             }
         }
-        found.sort();
         Ok(found)
     }
 }
 
-/// File names in `dir` (not starting with `.`); empty when `dir` is absent.
-fn list_names(dir: &Path) -> Result<Vec<String>> {
-    let Some(entries) = not_found_is_none(std::fs::read_dir(dir)).at("list", dir)? else {
-        return Ok(Vec::new());
-    };
-    let mut names = Vec::new();
-    for entry in entries {
-        let entry = entry.at("list", dir)?;
-        if let Ok(name) = entry.file_name().into_string() {
-            if !name.starts_with('.') {
-                names.push(name);
-            }
-        }
-    }
-    Ok(names)
-}
-
-/// The digests named by the files in `dir` (`<hex>` of `algorithm`) with
-/// their paths; other names are skipped.
-fn digests_in(dir: &Path, algorithm: Algorithm) -> Result<Vec<(Digest, PathBuf)>> {
-    Ok(list_names(dir)?
-        .into_iter()
-        .filter_map(|hex| {
-            let digest = Digest::parse(&format!("{}:{hex}", algorithm.as_str())).ok()?;
-            Some((digest, dir.join(hex)))
-        })
-        .collect())
-}
-
-#[cfg(test)]
-mod tests;
+/// A store shared by everything that serves one registry. Cheap to clone.
+pub type Storage = Arc<dyn Store>;

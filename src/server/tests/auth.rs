@@ -4,7 +4,7 @@
 //! without credentials when anonymous read is off, failed Basic logins
 //! limited per client, `ns` validated like a repository name.
 
-use super::{Registry, Reply, basic, registry_full, registry_signed, registry_with, users};
+use super::{Backend, Registry, Reply, basic, registry_for, registry_signed, registry_with, users};
 use crate::secret::Secret;
 use crate::server::auth::{Access, Credential, User};
 use crate::server::config::Limits;
@@ -31,9 +31,8 @@ impl Registry {
     }
 }
 
-#[tokio::test]
-async fn issue_12_no_token_without_credentials_when_anonymous_read_is_off() {
-    let registry = registry_with(users(), false);
+async fn issue_12_no_token_without_credentials_when_anonymous_read_is_off(backend: Backend) {
+    let registry = registry_with(backend, users(), false).await;
     for uri in [
         "/auth/token?service=zuul-image&scope=repository:org/app:pull",
         "/auth/token?service=zuul-image&scope=repository:org/app:pull,push",
@@ -63,13 +62,12 @@ async fn issue_12_no_token_without_credentials_when_anonymous_read_is_off() {
     assert_eq!(base.status, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn issue_12_failed_basic_logins_are_limited_per_client() {
+async fn issue_12_failed_basic_logins_are_limited_per_client(backend: Backend) {
     let limits = Limits {
         failed_logins_per_minute: 3,
         ..Limits::default()
     };
-    let registry = registry_full(tempfile::tempdir().unwrap(), users(), true, limits);
+    let registry = registry_for(backend, users(), true, limits).await;
     let wrong = basic("zuul", "guess");
     let right = basic("zuul", "s3cret:pw");
     let attacker = "192.0.2.7:40000";
@@ -128,14 +126,8 @@ async fn issue_12_failed_basic_logins_are_limited_per_client() {
     assert_eq!(reply.status, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn issue_12_ns_is_validated_like_a_name() {
-    let registry = registry_full(
-        tempfile::tempdir().unwrap(),
-        HashMap::new(),
-        true,
-        Limits::default(),
-    );
+async fn issue_12_ns_is_validated_like_a_name(backend: Backend) {
+    let registry = registry_for(backend, HashMap::new(), true, Limits::default()).await;
     for ns in ["QUAY.IO", "localhost:5000", "quay.io/../etc", "-x.io"] {
         let get = registry
             .get(&format!("/v2/org/app/manifests/v1?ns={ns}"))
@@ -151,21 +143,18 @@ async fn issue_12_ns_is_validated_like_a_name() {
             .await;
         assert_eq!(push.code(), "NAME_INVALID", "{ns}");
     }
-    assert!(
-        !registry
-            .storage
-            .root()
-            .join("repositories/QUAY.IO")
-            .exists()
+    assert_eq!(
+        registry.storage.linked_repositories().await.unwrap(),
+        Vec::<String>::new(),
+        "nothing was stored under an invalid name"
     );
     registry.blob("quay.io/org/app", b"x").await;
     let ok = registry.get("/v2/org/app/tags/list?ns=quay.io").await;
     assert_eq!(ok.code(), "NAME_UNKNOWN", "a valid ns still applies");
 }
 
-#[tokio::test]
-async fn bearer_flow_and_refusals() {
-    let registry = registry_with(users(), true);
+async fn bearer_flow_and_refusals(backend: Backend) {
+    let registry = registry_with(backend, users(), true).await;
     let ping = registry.get("/v2/").await;
     assert_eq!(ping.status, StatusCode::UNAUTHORIZED);
     assert_eq!(ping.code(), "UNAUTHORIZED");
@@ -288,10 +277,9 @@ async fn bearer_flow_and_refusals() {
     assert_eq!(login.status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn forged_tokens_are_refused() {
+async fn forged_tokens_are_refused(backend: Backend) {
     use crate::server::token::tests::forge;
-    let registry = registry_with(users(), false);
+    let registry = registry_with(backend, users(), false).await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -349,17 +337,17 @@ async fn forged_tokens_are_refused() {
 /// (another key), one expired, one whose claims were edited to another
 /// repository (signature kept). Each is refused for pull, push and delete
 /// alike; the untouched token still works where it was granted.
-#[tokio::test]
-async fn forged_tokens_made_from_real_ones_are_refused() {
-    let registry = registry_with(users(), false);
-    let other = registry_with(users(), false);
+async fn forged_tokens_made_from_real_ones_are_refused(backend: Backend) {
+    let registry = registry_with(backend, users(), false).await;
+    let other = registry_with(backend, users(), false).await;
     let expiring = registry_signed(
-        tempfile::tempdir().unwrap(),
+        backend,
         users(),
         false,
         Limits::default(),
         crate::server::token::Signer::random(std::time::Duration::ZERO),
-    );
+    )
+    .await;
     let scope = "repository:org/app:pull,push,delete";
     let of_another_instance = other.token(scope).await;
     let expired = expiring.token(scope).await;
@@ -410,8 +398,7 @@ async fn forged_tokens_made_from_real_ones_are_refused() {
     assert_eq!(upload.status, StatusCode::ACCEPTED);
 }
 
-#[tokio::test]
-async fn a_read_user_is_denied_writes() {
+async fn a_read_user_is_denied_writes(backend: Backend) {
     let mut users = users();
     users.insert(
         "reader".to_owned(),
@@ -420,7 +407,7 @@ async fn a_read_user_is_denied_writes() {
             credential: Credential::Plain(Secret::new("r")),
         },
     );
-    let registry = registry_with(users, false);
+    let registry = registry_with(backend, users, false).await;
     let auth = basic("reader", "r");
     let push = registry
         .send(
@@ -446,3 +433,13 @@ async fn a_read_user_is_denied_writes() {
         "allowed to read, nothing there"
     );
 }
+
+on_both_stores!(
+    issue_12_no_token_without_credentials_when_anonymous_read_is_off,
+    issue_12_failed_basic_logins_are_limited_per_client,
+    issue_12_ns_is_validated_like_a_name,
+    bearer_flow_and_refusals,
+    forged_tokens_are_refused,
+    forged_tokens_made_from_real_ones_are_refused,
+    a_read_user_is_denied_writes,
+);

@@ -4,10 +4,13 @@
 //! (or a readable `from` repository) holds; prune removes content only
 //! once no repository links it; a root of the previous layout keeps working.
 
-use super::{Registry, basic, open_registry, registry_on, registry_with, users};
+use super::{
+    Backend, Registry, age_files, basic, fs_registry, open_registry, registry_on, registry_with,
+    users,
+};
 use crate::digest::Digest;
 use crate::server::manifests::OCI_MANIFEST;
-use crate::server::prune::prune;
+use crate::server::prune::{prune, prune_before};
 use axum::body::Body;
 use axum::http::StatusCode;
 use std::collections::HashMap;
@@ -41,9 +44,8 @@ impl Registry {
     }
 }
 
-#[tokio::test]
-async fn issue_12_blob_delete_through_another_repository() {
-    let mut registry = registry_with(users(), true);
+async fn issue_12_blob_delete_through_another_repository(backend: Backend) {
+    let mut registry = registry_with(backend, users(), true).await;
     registry.auth = Some(basic("zuul", "s3cret:pw"));
     registry.image("org/a", "latest", b"org/a's layer").await;
     let layer = Digest::sha256_of(b"org/a's layer");
@@ -63,9 +65,8 @@ async fn issue_12_blob_delete_through_another_repository() {
     registry.pull("org/a", "latest").await;
 }
 
-#[tokio::test]
-async fn issue_12_deleting_a_shared_layer_keeps_the_other_images() {
-    let registry = open_registry();
+async fn issue_12_deleting_a_shared_layer_keeps_the_other_images(backend: Backend) {
+    let registry = open_registry(backend).await;
     registry.image("org/a", "v1", b"shared base layer").await;
     registry.image("org/b", "v1", b"shared base layer").await;
     let shared = Digest::sha256_of(b"shared base layer");
@@ -88,12 +89,11 @@ async fn issue_12_deleting_a_shared_layer_keeps_the_other_images() {
         "deleted once"
     );
     registry.pull("org/a", "v1").await;
-    assert!(registry.storage.blob_size(&shared).unwrap().is_some());
+    assert!(registry.stored(&shared).await);
 }
 
-#[tokio::test]
-async fn issue_12_blobs_are_read_only_through_repositories_that_hold_them() {
-    let registry = open_registry();
+async fn issue_12_blobs_are_read_only_through_repositories_that_hold_them(backend: Backend) {
+    let registry = open_registry(backend).await;
     let (manifest, manifest_bytes) = registry.image("org/a", "v1", b"private layer").await;
     let layer = Digest::sha256_of(b"private layer");
     for method in ["GET", "HEAD"] {
@@ -131,10 +131,9 @@ async fn issue_12_blobs_are_read_only_through_repositories_that_hold_them() {
     );
 }
 
-#[tokio::test]
-async fn issue_12_mount_only_from_a_readable_repository_that_holds_the_blob() {
+async fn issue_12_mount_only_from_a_readable_repository_that_holds_the_blob(backend: Backend) {
     // Anonymous read off, so what a token may read is what it says.
-    let mut registry = registry_with(users(), false);
+    let mut registry = registry_with(backend, users(), false).await;
     registry.auth = Some(basic("zuul", "s3cret:pw"));
     let layer = registry.blob("org/src", b"mountable layer").await;
     registry.blob("org/other", b"elsewhere only").await;
@@ -200,22 +199,6 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Make every file under `dir` `age` old.
-fn age(dir: &Path, age: Duration) {
-    let past = SystemTime::now() - age;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            self::age(&path, age);
-        } else {
-            std::fs::File::open(&path)
-                .unwrap()
-                .set_modified(past)
-                .unwrap();
-        }
-    }
-}
-
 #[tokio::test]
 async fn issue_12_a_root_of_the_previous_layout_keeps_working() {
     // Written by the code before blob links (a multi-platform index, a
@@ -225,7 +208,7 @@ async fn issue_12_a_root_of_the_previous_layout_keeps_working() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server/tests/fixtures/layout-v1");
     copy_tree(&fixture, dir.path());
     let week = Duration::from_secs(7 * 24 * 3600);
-    age(dir.path(), 2 * week);
+    age_files(dir.path(), SystemTime::now() - 2 * week);
     let root = dir.path().to_path_buf();
     let registry = registry_on(dir, HashMap::new(), true);
     assert!(root.join("layout").exists());
@@ -247,13 +230,13 @@ async fn issue_12_a_root_of_the_previous_layout_keeps_working() {
         StatusCode::NOT_FOUND
     );
     // Opening again changes nothing.
-    let links = registry.storage.blob_links("org/app").unwrap();
-    crate::server::storage::Storage::open(&root).unwrap();
-    assert_eq!(registry.storage.blob_links("org/app").unwrap(), links);
+    let links = registry.fs().blob_links("org/app").unwrap();
+    crate::server::storage::fs::Root::open(&root).unwrap();
+    assert_eq!(registry.fs().blob_links("org/app").unwrap(), links);
 
     // The derived links are as old as their content: prune takes what no
     // tag reaches, and nothing an image needs.
-    let report = prune(&registry.storage, week, false).unwrap();
+    let report = prune(&registry.storage, week, false).await.unwrap();
     let never_referenced = Digest::sha256_of(b"pushed but never referenced");
     let untagged_layer = Digest::sha256_of(b"app layer");
     assert_eq!(report.manifests.len(), 1, "{report:?}");
@@ -270,19 +253,19 @@ async fn issue_12_a_root_of_the_previous_layout_keeps_working() {
     registry.pull("org/app", "v1").await;
 }
 
-#[tokio::test]
-async fn issue_12_prune_removes_old_unused_links_and_then_unlinked_content() {
-    let registry = open_registry();
+async fn issue_12_prune_removes_old_unused_links_and_then_unlinked_content(backend: Backend) {
+    let registry = open_registry(backend).await;
     registry.image("org/a", "v1", b"used by a").await;
     let used = Digest::sha256_of(b"used by a");
     // org/b holds the same blob but no manifest of it uses it.
     registry.blob("org/b", b"used by a").await;
     let lonely = registry.blob("org/c", b"nobody uses this").await;
-    let week = Duration::from_secs(7 * 24 * 3600);
-    age(registry.storage.root(), 2 * week);
+    let cutoff = registry.age().await;
     let young = registry.blob("org/d", b"pushed just now").await;
 
-    let report = prune(&registry.storage, week, false).unwrap();
+    let report = prune_before(&registry.storage, cutoff, false)
+        .await
+        .unwrap();
     let mut links = vec![
         ("org/b".to_owned(), used.clone()),
         ("org/c".to_owned(), lonely.clone()),
@@ -303,16 +286,16 @@ async fn issue_12_prune_removes_old_unused_links_and_then_unlinked_content() {
         registry.blob_status("HEAD", "org/d", &young).await,
         StatusCode::OK
     );
-    assert!(registry.storage.blob_size(&used).unwrap().is_some());
-    assert!(registry.storage.blob_size(&lonely).unwrap().is_none());
+    assert!(registry.stored(&used).await);
+    assert!(!registry.stored(&lonely).await);
 }
 
 #[tokio::test]
 async fn issue_12_storage_errors_send_no_paths() {
-    let registry = open_registry();
+    let registry = fs_registry();
     let (_, manifest) = registry.image("org/app", "v1", b"layer").await;
     // A file where the tags directory should be: writing a tag fails.
-    let tags = registry.storage.root().join("repositories/org/app/_tags");
+    let tags = registry.fs().root().join("repositories/org/app/_tags");
     std::fs::remove_dir_all(&tags).unwrap();
     std::fs::write(&tags, b"").unwrap();
     let reply = registry
@@ -325,7 +308,15 @@ async fn issue_12_storage_errors_send_no_paths() {
         .await;
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
     let body = String::from_utf8(reply.body.clone()).unwrap();
-    let root = registry.storage.root().display().to_string();
+    let root = registry.fs().root().display().to_string();
     assert!(!body.contains(&root) && !body.contains("_tags"), "{body}");
     assert_eq!(reply.code(), "UNKNOWN");
 }
+
+on_both_stores!(
+    issue_12_blob_delete_through_another_repository,
+    issue_12_deleting_a_shared_layer_keeps_the_other_images,
+    issue_12_blobs_are_read_only_through_repositories_that_hold_them,
+    issue_12_mount_only_from_a_readable_repository_that_holds_the_blob,
+    issue_12_prune_removes_old_unused_links_and_then_unlinked_content,
+);

@@ -2,9 +2,10 @@
 //! upload ids and tags, plain and percent-encoded, in the path and in query
 //! parameters; oversized manifests refused without being read whole;
 //! indexes referencing missing manifests; a token for another repository.
-//! After every attack the storage root holds only what the layout allows.
+//! After every attack the storage root holds only what the layout allows
+//! (on the filesystem store, whose layout these tests read).
 
-use super::{Registry, open_registry, registry_with, users};
+use super::{Backend, Registry, fs_registry, registry_with, users};
 use crate::digest::Digest;
 use crate::server::manifests::{MAX_SIZE, OCI_INDEX, OCI_MANIFEST};
 use axum::body::Body;
@@ -52,7 +53,7 @@ fn assert_layout(registry: &Registry) {
 
 #[tokio::test]
 async fn traversal_in_names_digests_upload_ids_and_tags_is_refused() {
-    let registry = open_registry();
+    let registry = fs_registry();
     let (_, manifest) = registry.image("org/app", "v1", b"layer").await;
     let digest = Digest::sha256_of(b"layer");
     let hex = digest.to_string().trim_start_matches("sha256:").to_owned();
@@ -174,7 +175,7 @@ fn counted(total: usize, read: Arc<AtomicUsize>) -> Body {
 
 #[tokio::test]
 async fn an_oversized_manifest_is_refused_without_being_read_whole() {
-    let registry = open_registry();
+    let registry = fs_registry();
     let read = Arc::new(AtomicUsize::new(0));
     let reply = registry
         .send(
@@ -212,7 +213,7 @@ async fn an_oversized_manifest_is_refused_without_being_read_whole() {
 
 #[tokio::test]
 async fn an_index_of_missing_manifests_or_blobs_of_another_repository_is_refused() {
-    let registry = open_registry();
+    let registry = fs_registry();
     let (child, bytes) = registry.image("org/other", "v1", b"other layer").await;
     let index = |digest: &Digest, size: usize| {
         json!({
@@ -255,7 +256,7 @@ async fn an_index_of_missing_manifests_or_blobs_of_another_repository_is_refused
 
 #[tokio::test]
 async fn a_token_for_another_repository_grants_nothing_here() {
-    let registry = registry_with(users(), false);
+    let registry = registry_with(Backend::Filesystem, users(), false).await;
     let login = registry
         .send(
             "GET",

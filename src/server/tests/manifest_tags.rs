@@ -3,7 +3,7 @@
 //! so in one `OCI-Tag` header per tag, and keeps a sha512 manifest
 //! addressable by the tags given.
 
-use super::{Registry, open_registry};
+use super::{Backend, Registry, fs_registry, open_registry};
 use crate::digest::{Algorithm, Digest, Hasher};
 use crate::server::manifests::OCI_MANIFEST;
 use axum::http::StatusCode;
@@ -29,9 +29,8 @@ impl Registry {
     }
 }
 
-#[tokio::test]
-async fn issue_12_manifest_put_by_digest_applies_every_tag_with_oci_tag_headers() {
-    let registry = open_registry();
+async fn issue_12_manifest_put_by_digest_applies_every_tag_with_oci_tag_headers(backend: Backend) {
+    let registry = open_registry(backend).await;
     let bytes = manifest(&registry, "org/app", "one").await;
     let digest = Digest::sha256_of(&bytes);
     let reference = format!("{digest}?tag=v1&tag=v1.0&tag=latest");
@@ -61,7 +60,7 @@ async fn issue_12_manifest_put_by_digest_applies_every_tag_with_oci_tag_headers(
 
 #[tokio::test]
 async fn issue_12_tags_of_a_manifest_put_are_applied_all_or_none() {
-    let registry = open_registry();
+    let registry = fs_registry();
     let old = manifest(&registry, "org/app", "old").await;
     registry
         .put_manifest("org/app", "v1", OCI_MANIFEST, &old)
@@ -84,10 +83,7 @@ async fn issue_12_tags_of_a_manifest_put_are_applied_all_or_none() {
         Some(old_digest.clone())
     );
     // The second tag cannot be written: the first is put back.
-    let blocked = registry
-        .storage
-        .root()
-        .join("repositories/org/app/_tags/v2");
+    let blocked = registry.fs().root().join("repositories/org/app/_tags/v2");
     std::fs::create_dir_all(blocked.join("in-the-way")).unwrap();
     let reply = registry
         .send(
@@ -116,9 +112,8 @@ async fn issue_12_tags_of_a_manifest_put_are_applied_all_or_none() {
     }
 }
 
-#[tokio::test]
-async fn issue_12_a_sha512_manifest_is_addressable_by_its_tags() {
-    let registry = open_registry();
+async fn issue_12_a_sha512_manifest_is_addressable_by_its_tags(backend: Backend) {
+    let registry = open_registry(backend).await;
     let bytes = manifest(&registry, "org/app", "five-twelve").await;
     let mut hasher = Hasher::new(Algorithm::Sha512);
     hasher.update(&bytes);
@@ -144,3 +139,8 @@ async fn issue_12_a_sha512_manifest_is_addressable_by_its_tags() {
     let tags = registry.get("/v2/org/app/tags/list").await;
     assert_eq!(tags.json()["tags"], json!(["s512"]));
 }
+
+on_both_stores!(
+    issue_12_manifest_put_by_digest_applies_every_tag_with_oci_tag_headers,
+    issue_12_a_sha512_manifest_is_addressable_by_its_tags,
+);

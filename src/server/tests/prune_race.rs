@@ -2,33 +2,13 @@
 //! old, unmarked content referenced again, then the sweep runs. What the
 //! request vouched for must survive; what nothing references must go.
 
-use super::{Registry, open_registry};
+use super::{Backend, Registry, open_registry};
 use crate::digest::Digest;
 use crate::server::manifests::{OCI_INDEX, OCI_MANIFEST};
 use crate::server::prune::{Plan, mark, sweep};
 use axum::body::Body;
 use axum::http::StatusCode;
 use serde_json::json;
-use std::path::Path;
-use std::time::{Duration, SystemTime};
-
-const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// Make every file under `dir` a month old.
-fn age(dir: &Path) {
-    let past = SystemTime::now() - 4 * WEEK;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            age(&path);
-        } else {
-            std::fs::File::open(&path)
-                .unwrap()
-                .set_modified(past)
-                .unwrap();
-        }
-    }
-}
 
 fn image_manifest(config: &[u8], layer: &[u8], note: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({
@@ -57,18 +37,13 @@ impl Registry {
     /// An old registry holding an unreferenced `stray` blob, marked.
     async fn age_and_mark(&self) -> (Plan, Digest) {
         let stray = self.blob("org/old", b"stray").await;
-        age(self.storage.root());
-        (mark(&self.storage, WEEK).unwrap(), stray)
-    }
-
-    fn stored(&self, digest: &Digest) -> bool {
-        self.storage.blob_size(digest).unwrap().is_some()
+        let cutoff = self.age().await;
+        (mark(&self.storage, cutoff).await.unwrap(), stray)
     }
 }
 
-#[tokio::test]
-async fn an_old_layer_a_new_manifest_reuses_survives() {
-    let registry = open_registry();
+async fn an_old_layer_a_new_manifest_reuses_survives(backend: Backend) {
+    let registry = open_registry(backend).await;
     let (old, _) = registry.image("org/app", "v1", b"shared layer").await;
     registry.untag("org/app", "v1").await;
     let (plan, stray) = registry.age_and_mark().await;
@@ -81,7 +56,7 @@ async fn an_old_layer_a_new_manifest_reuses_survives() {
         .put_manifest("org/app", "v2", OCI_MANIFEST, &manifest)
         .await;
 
-    let report = sweep(&registry.storage, plan, false).unwrap();
+    let report = sweep(&registry.storage, plan, false).await.unwrap();
     registry.pull("org/app", "v2").await;
     let mut gone = vec![old.clone(), stray.clone()];
     gone.sort();
@@ -90,24 +65,28 @@ async fn an_old_layer_a_new_manifest_reuses_survives() {
     assert_eq!(report.links, vec![("org/old".to_owned(), stray)]);
 }
 
-#[tokio::test]
-async fn an_old_blob_uploaded_again_survives() {
-    let registry = open_registry();
+async fn an_old_blob_uploaded_again_survives(backend: Backend) {
+    let registry = open_registry(backend).await;
     let layer = registry.blob("org/app", b"pushed twice").await;
     let (plan, stray) = registry.age_and_mark().await;
 
     // The client's HEAD came first; it uploads the blob again.
     registry.blob("org/app", b"pushed twice").await;
 
-    let report = sweep(&registry.storage, plan, false).unwrap();
-    assert!(registry.stored(&layer));
-    assert!(registry.storage.blob_linked("org/app", &layer).unwrap());
+    let report = sweep(&registry.storage, plan, false).await.unwrap();
+    assert!(registry.stored(&layer).await);
+    assert!(
+        registry
+            .storage
+            .blob_linked("org/app", &layer)
+            .await
+            .unwrap()
+    );
     assert_eq!(report.blobs, vec![stray]);
 }
 
-#[tokio::test]
-async fn an_old_blob_mounted_into_a_new_repository_survives() {
-    let registry = open_registry();
+async fn an_old_blob_mounted_into_a_new_repository_survives(backend: Backend) {
+    let registry = open_registry(backend).await;
     let layer = registry.blob("org/old", b"mounted layer").await;
     let (plan, stray) = registry.age_and_mark().await;
 
@@ -121,15 +100,14 @@ async fn an_old_blob_mounted_into_a_new_repository_survives() {
         .await;
     assert_eq!(mounted.status, StatusCode::CREATED);
 
-    let report = sweep(&registry.storage, plan, false).unwrap();
-    assert!(registry.stored(&layer));
+    let report = sweep(&registry.storage, plan, false).await.unwrap();
+    assert!(registry.stored(&layer).await);
     assert_eq!(report.blobs, vec![stray.clone()]);
-    assert!(!registry.stored(&stray));
+    assert!(!registry.stored(&stray).await);
 }
 
-#[tokio::test]
-async fn an_old_untagged_manifest_tagged_again_survives() {
-    let registry = open_registry();
+async fn an_old_untagged_manifest_tagged_again_survives(backend: Backend) {
+    let registry = open_registry(backend).await;
     let (_, bytes) = registry.image("org/app", "v1", b"layer one").await;
     registry.untag("org/app", "v1").await;
     let (plan, stray) = registry.age_and_mark().await;
@@ -138,15 +116,14 @@ async fn an_old_untagged_manifest_tagged_again_survives() {
         .put_manifest("org/app", "v2", OCI_MANIFEST, &bytes)
         .await;
 
-    let report = sweep(&registry.storage, plan, false).unwrap();
+    let report = sweep(&registry.storage, plan, false).await.unwrap();
     registry.pull("org/app", "v2").await;
     assert_eq!(report.manifests, Vec::new());
     assert_eq!(report.blobs, vec![stray]);
 }
 
-#[tokio::test]
-async fn old_untagged_platform_manifests_a_new_index_lists_survive() {
-    let registry = open_registry();
+async fn old_untagged_platform_manifests_a_new_index_lists_survive(backend: Backend) {
+    let registry = open_registry(backend).await;
     let (amd, amd_bytes) = registry.image("org/app", "amd64", b"amd layer").await;
     let (arm, arm_bytes) = registry.image("org/app", "arm64", b"arm layer").await;
     registry.untag("org/app", "amd64").await;
@@ -166,23 +143,31 @@ async fn old_untagged_platform_manifests_a_new_index_lists_survive() {
         .put_manifest("org/app", "latest", OCI_INDEX, &index)
         .await;
 
-    let report = sweep(&registry.storage, plan, false).unwrap();
+    let report = sweep(&registry.storage, plan, false).await.unwrap();
     registry.pull("org/app", "latest").await;
     assert_eq!(report.manifests, Vec::new());
     assert_eq!(report.blobs, vec![stray]);
 }
 
-#[tokio::test]
-async fn without_a_racing_request_old_unreferenced_content_goes() {
-    let registry = open_registry();
+async fn without_a_racing_request_old_unreferenced_content_goes(backend: Backend) {
+    let registry = open_registry(backend).await;
     let (old, _) = registry.image("org/old", "v1", b"old layer").await;
     registry.untag("org/old", "v1").await;
     let (plan, stray) = registry.age_and_mark().await;
-    let report = sweep(&registry.storage, plan, false).unwrap();
+    let report = sweep(&registry.storage, plan, false).await.unwrap();
     assert_eq!(report.manifests, vec![("org/old".to_owned(), old.clone())]);
     // The config, the layer, the manifest and the stray blob.
     assert_eq!(report.blobs.len(), 4);
     for digest in [&old, &stray, &Digest::sha256_of(b"old layer")] {
-        assert!(!registry.stored(digest), "{digest}");
+        assert!(!registry.stored(digest).await, "{digest}");
     }
 }
+
+on_both_stores!(
+    an_old_layer_a_new_manifest_reuses_survives,
+    an_old_blob_uploaded_again_survives,
+    an_old_blob_mounted_into_a_new_repository_survives,
+    an_old_untagged_manifest_tagged_again_survives,
+    old_untagged_platform_manifests_a_new_index_lists_survive,
+    without_a_racing_request_old_unreferenced_content_goes,
+);

@@ -4,8 +4,9 @@
 //! digest; its modification time is when the repository last relied on it.
 
 use super::aside::{not_found_is_none, remove_if_older, touch};
-use super::{ALGORITHMS, At, Result, Storage, digests_in, list_names};
+use super::{ALGORITHMS, Root, digests_in, list_names};
 use crate::digest::Digest;
+use crate::server::storage::{At, Result};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -30,7 +31,7 @@ fn write_small(path: &Path, contents: &[u8]) -> Result<()> {
         .at("write", path)
 }
 
-impl Storage {
+impl Root {
     pub(super) fn layer_path(&self, name: &str, digest: &Digest) -> PathBuf {
         self.repo_dir(name)
             .join("_layers")
@@ -192,32 +193,6 @@ impl Storage {
 
     pub fn set_tag(&self, name: &str, tag: &str, digest: &Digest) -> Result<()> {
         write_small(&self.tag_path(name, tag), digest.to_string().as_bytes())
-    }
-
-    /// Point every one of `tags` at `digest`, or none of them: when one
-    /// write fails, the tags already moved are put back as they were.
-    pub fn set_tags(&self, name: &str, tags: &[String], digest: &Digest) -> Result<()> {
-        let mut moved: Vec<(&str, Option<Digest>)> = Vec::new();
-        for tag in tags {
-            let before = self.tag(name, tag);
-            let result = before.and_then(|before| {
-                self.set_tag(name, tag, digest)?;
-                Ok(before)
-            });
-            match result {
-                Ok(before) => moved.push((tag, before)),
-                Err(err) => {
-                    for (tag, before) in moved.into_iter().rev() {
-                        let _ = match before {
-                            Some(before) => self.set_tag(name, tag, &before),
-                            None => self.delete_tag(name, tag).map(|_| ()),
-                        };
-                    }
-                    return Err(err);
-                }
-            }
-        }
-        Ok(())
     }
 
     pub fn tag(&self, name: &str, tag: &str) -> Result<Option<Digest>> {

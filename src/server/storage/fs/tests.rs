@@ -4,7 +4,7 @@ use super::*;
 #[test]
 fn layout_round_trip() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path()).unwrap();
+    let storage = Root::open(dir.path()).unwrap();
     let bytes = b"{\"schemaVersion\":2}";
     let digest = Digest::sha256_of(bytes);
     assert_eq!(storage.blob_size(&digest).unwrap(), None);
@@ -48,7 +48,7 @@ fn layout_round_trip() {
 #[test]
 fn blob_links_belong_to_one_repository() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path()).unwrap();
+    let storage = Root::open(dir.path()).unwrap();
     let digest = Digest::sha256_of(b"layer");
     storage.put_bytes(&digest, b"layer").unwrap();
     storage.link_blob("org/a", &digest).unwrap();
@@ -73,7 +73,7 @@ fn blob_links_belong_to_one_repository() {
 fn a_newer_layout_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("layout"), "3\n").unwrap();
-    let err = Storage::open(dir.path()).unwrap_err();
+    let err = Root::open(dir.path()).unwrap_err();
     assert!(
         matches!(err, Error::Layout { ref found, .. } if found == "3"),
         "{err}"
@@ -83,7 +83,7 @@ fn a_newer_layout_is_refused() {
 #[test]
 fn errors_name_the_file_and_keep_the_kind() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path()).unwrap();
+    let storage = Root::open(dir.path()).unwrap();
     let err = storage.create_upload("../../nope/x").unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     assert!(
@@ -95,7 +95,7 @@ fn errors_name_the_file_and_keep_the_kind() {
 #[test]
 fn removal_rechecks_the_time_and_touches_see_removals() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path()).unwrap();
+    let storage = Root::open(dir.path()).unwrap();
     let digest = Digest::sha256_of(b"x");
     storage.put_bytes(&digest, b"x").unwrap();
     let path = storage.blob_path(&digest);

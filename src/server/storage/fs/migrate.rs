@@ -11,10 +11,11 @@
 //! The upgrade is idempotent: killed half-way, it simply runs again on the
 //! next open, because the `layout` file is written last.
 
-use super::{At, Result, Storage};
+use super::Root;
 use crate::server::manifests;
+use crate::server::storage::{At, Result};
 
-pub(super) fn derive_blob_links(storage: &Storage) -> Result<()> {
+pub(super) fn derive_blob_links(storage: &Root) -> Result<()> {
     let mut derived = 0usize;
     for name in storage.repositories()? {
         for (manifest, _) in storage.manifests(&name)? {
